@@ -1,0 +1,42 @@
+# The README's two commands: `make run` (the service) and `make test` (the whole suite).
+# Both set up .venv in the repository root on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+INPUT ?= ../shared/seed/000_5ff85278df32db3f.txt
+
+.PHONY: setup run process test lint typecheck schemas clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## run: the service. Until the Kafka worker lands this is the offline pipeline on INPUT.
+run: setup
+	$(BIN)/streams process $(INPUT)
+
+process: run
+
+lint: setup
+	$(BIN)/ruff check streams tests benchmarks
+	$(BIN)/ruff format --check streams tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy streams
+
+schemas: setup
+	$(BIN)/streams schemas
+
+## test: lint, types, schema drift and the whole pytest suite.
+test: setup lint typecheck
+	$(BIN)/streams schemas --check
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,237 @@
+"""Compare trafilatura settings for body extraction on aeb-dev (4-gram F1, benchmark metric).
+
+Reads the evaluation pages from shared/data at run time (never copied) and writes one
+prediction file per variant under --out (default /tmp/html_extraction), then scores each
+with shared/data/score/score_extraction.py's functions.
+
+    .venv/bin/python benchmarks/html_extraction_settings.py [--data ../shared/data] [--quick]
+
+Variants: favor_precision / default / favor_recall x include_tables x fallbacks, each
+output both as trafilatura's txt and as our paragraph blocks (`htmlextract.body_blocks`);
+`--pipeline` adds the full `parse_html` (post-clean, dateline, story split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from types import ModuleType
+
+import trafilatura
+
+from streams.core.config import CoreConfig
+from streams.core.htmlextract import ExtractionSettings, body_blocks, extract_page, load_tree
+from streams.core.htmlparse import settings_for
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data"
+
+
+def _scorer(data: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "score_extraction", data / "score" / "score_extraction.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pages(data: Path) -> dict[str, tuple[str, str]]:
+    gt = json.loads((data / "aeb-dev" / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = {}
+    for page_id, row in sorted(gt.items()):
+        html = gzip.decompress((data / "aeb-dev" / "html" / f"{page_id}.html.gz").read_bytes())
+        pages[page_id] = (html.decode("utf-8", errors="replace"), row["url"])
+    return pages
+
+
+def _variants() -> dict[str, ExtractionSettings]:
+    out = {}
+    for mode in ("precision", "default", "recall"):
+        for tables in (True, False):
+            for fallback in (True, False):
+                name = f"{mode}|tables={'y' if tables else 'n'}|fallback={'y' if fallback else 'n'}"
+                out[name] = ExtractionSettings(
+                    favor_precision=mode == "precision",
+                    favor_recall=mode == "recall",
+                    include_tables=tables,
+                    fast=not fallback,
+                )
+    return out
+
+
+def _run_settings(args: tuple[str, str, str, ExtractionSettings]) -> tuple[str, str, str, str]:
+    """(page id, variant) -> txt body and block body."""
+    page_id, html, url, settings = args
+    tree = load_tree(html)
+    if tree is None:
+        return page_id, "", "", ""
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        favor_precision=settings.favor_precision,
+        favor_recall=settings.favor_recall,
+        fast=settings.fast,
+        include_tables=settings.include_tables,
+        include_comments=False,
+        with_metadata=True,
+    )
+    if doc is None:
+        return page_id, "", "", ""
+    blocks = "\n\n".join(b.text for b in body_blocks(doc.body))
+    return page_id, doc.text or "", blocks, doc.title or ""
+
+
+def _run_postclean(args: tuple[str, str, str, bool]) -> tuple[str, dict[str, str]]:
+    """Post-clean variants on the chosen settings: title repeat, boilerplate rules."""
+    from streams.core.boilerplate import (
+        classify_line,
+        headline_runs,
+        is_boilerplate,
+        strip_boilerplate,
+    )
+    from streams.core.htmlextract import Block
+    from streams.core.htmlparse import _same_text
+
+    page_id, html, url, precision = args
+    tree = load_tree(html)
+    page = (
+        extract_page(
+            tree, url=url, settings=settings_for(CoreConfig(html_favor_precision=precision))
+        )
+        if tree is not None
+        else None
+    )
+    if page is None:
+        return page_id, {}
+    texts = [b.text for b in page.blocks]
+    no_title = list(texts)
+    while no_title and page.title and _same_text(no_title[0], page.title):
+        no_title.pop(0)
+    kept = [b for b in page.blocks if not (page.title and _same_text(b.text, page.title))]
+    cut: list[Block] = []
+    for block in kept:
+        rule = classify_line(block.text)
+        if rule is not None and rule.ends_body:
+            break
+        if rule is None:
+            cut.append(block)
+    masked = [b.text if b.kind in ("p", "head") else "" for b in cut]
+    drop = {i for start, end in headline_runs(masked) for i in range(start, end)}
+    return page_id, {
+        "cut_and_drop_lines": "\n\n".join(b.text for b in cut),
+        "cut_and_drop_lines+paragraph_runs": "\n\n".join(
+            b.text for i, b in enumerate(cut) if i not in drop
+        ),
+        "raw": "\n\n".join(texts),
+        "no_title": "\n\n".join(no_title),
+        "no_title+drop_boilerplate_lines": "\n\n".join(
+            t for t in no_title if not is_boilerplate(t)
+        ),
+        "no_title+strip_boilerplate": "\n\n".join(strip_boilerplate(no_title)),
+    }
+
+
+def _run_pipeline(args: tuple[str, str, str, bool]) -> tuple[str, str, str]:
+    from streams.core.htmlparse import parse_html
+
+    page_id, html, url, precision = args
+    parts = parse_html(html, url=url, config=CoreConfig(html_favor_precision=precision))
+    part0 = parts[0].body if parts else ""
+    every = "\n\n".join(p.body for p in parts)
+    return page_id, part0, every
+
+
+def _score(
+    scorer: ModuleType, gold: dict[str, str], preds: dict[str, str], out: Path
+) -> dict[str, float]:
+    with out.open("w", encoding="utf-8") as fh:
+        for page_id, body in preds.items():
+            fh.write(json.dumps({"id": page_id, "body": body}) + "\n")
+    result = scorer.score(gold, preds, 4, 200, 0)
+    return {k: round(result[k], 4) for k in ("f1", "f1_std", "precision", "recall", "accuracy")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=Path("/tmp/html_extraction"))
+    ap.add_argument("--pipeline", action="store_true", help="also score parse_html itself")
+    ap.add_argument("--only-pipeline", action="store_true")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    scorer = _scorer(args.data)
+    gold = scorer.load_gold(args.data / "aeb-dev")
+    pages = _pages(args.data)
+    results: dict[str, dict[str, float]] = {}
+    with ProcessPoolExecutor(args.workers) as pool:
+        if not args.only_pipeline:
+            for name, settings in _variants().items():
+                started = time.perf_counter()
+                jobs = [(i, html, url, settings) for i, (html, url) in pages.items()]
+                txt, blocks = {}, {}
+                for page_id, t, b, _title in pool.map(_run_settings, jobs):
+                    txt[page_id], blocks[page_id] = t, b
+                secs = round(time.perf_counter() - started, 1)
+                slug = name.replace("|", "_").replace("=", "")
+                results[f"{name}|txt"] = _score(scorer, gold, txt, args.out / f"{slug}_txt.jsonl")
+                results[f"{name}|blocks"] = _score(
+                    scorer, gold, blocks, args.out / f"{slug}_blocks.jsonl"
+                )
+                print(
+                    name,
+                    "txt",
+                    results[f"{name}|txt"],
+                    "blocks",
+                    results[f"{name}|blocks"],
+                    f"{secs}s",
+                    flush=True,
+                )
+        if args.pipeline or args.only_pipeline:
+            for precision in (True, False):
+                jobs3 = [(i, html, url, precision) for i, (html, url) in pages.items()]
+                variants: dict[str, dict[str, str]] = {}
+                for page_id, bodies in pool.map(_run_postclean, jobs3):
+                    for variant, body in bodies.items():
+                        variants.setdefault(variant, {})[page_id] = body
+                for variant, preds in variants.items():
+                    tag = f"postclean|precision={'y' if precision else 'n'}|{variant}"
+                    results[tag] = _score(
+                        scorer, gold, preds, args.out / f"post{precision}_{variant}.jsonl"
+                    )
+                    print(tag, results[tag], flush=True)
+            for precision in (True, False):
+                jobs2 = [(i, html, url, precision) for i, (html, url) in pages.items()]
+                part0, every = {}, {}
+                for page_id, p0, ev in pool.map(_run_pipeline, jobs2):
+                    part0[page_id], every[page_id] = p0, ev
+                tag = f"parse_html|precision={'y' if precision else 'n'}"
+                results[f"{tag}|part0"] = _score(
+                    scorer, gold, part0, args.out / f"pipeline{precision}_part0.jsonl"
+                )
+                results[f"{tag}|all"] = _score(
+                    scorer, gold, every, args.out / f"pipeline{precision}_all.jsonl"
+                )
+                print(
+                    tag,
+                    "part0",
+                    results[f"{tag}|part0"],
+                    "all parts",
+                    results[f"{tag}|all"],
+                    flush=True,
+                )
+    (args.out / "summary.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    best = max(results.items(), key=lambda kv: kv[1]["f1"])
+    print("best:", best, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""`streams <verb>`: the command line. Settings are built here, once, and passed down."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from tqdm import tqdm
+
+from streams.errors import StreamsError
+from streams.settings import Settings
+
+log = logging.getLogger("streams")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"streams: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as error:
+        first = str(error).splitlines()
+        _fail(f"invalid configuration: {' '.join(first[:3])}; check the STREAMS_* variables", 2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="streams")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+def cli(verbose: bool) -> None:
+    """News-intelligence stream processor: raw pages to articles, entities, claims."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _batches(items: Iterator[object], size: int) -> Iterator[list[object]]:
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Events per NLP batch (default: STREAMS_CORE__SPACY_BATCH_SIZE, 16).",
+)
+def process(paths: tuple[str, ...], batch_size: int | None) -> None:
+    """Run the pipeline on raw pages without Kafka and print the output records.
+
+    PATHS are raw pages (.txt scraped text, .html), JSONL files of raw events (one
+    {"url", "fetched_at", "html"|"text", ...} object per line), directories of those, or
+    `-` for JSONL on stdin.
+
+    Writes one JSON line per output record to stdout, {"topic", "key", "value"}, exactly
+    the records the Kafka worker publishes: articles, claims, and dead letters for input
+    that cannot be processed. A summary goes to stderr. Exit code 0 when every input was
+    processed (dead-lettered input included); 1 for unreadable input, 2 for usage errors.
+    """
+    from streams.core.pipeline import process_payloads
+    from streams.core.records import encode_line, to_records
+    from streams.inputs import InputMessage, read_inputs
+
+    settings = _settings()
+    config = settings.core
+    topics = settings.topics.outputs()
+    size = batch_size or config.spacy_batch_size
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    started = time.perf_counter()
+    out = sys.stdout.buffer
+    progress = tqdm(desc="events", unit="event", file=sys.stderr, disable=None, leave=False)
+    try:
+        for batch in _batches(read_inputs(list(paths)), size):
+            messages = [m for m in batch if isinstance(m, InputMessage)]
+            outcomes = process_payloads(
+                [m.value for m in messages], config=config, origins=[m.origin for m in messages]
+            )
+            for message, outcome in zip(messages, outcomes, strict=True):
+                for record in to_records(outcome, topics=topics, input_key=message.key):
+                    out.write(encode_line(record) + b"\n")
+                    counts[record.topic] += 1
+                    reason = getattr(record.value, "reason", None)
+                    if reason is not None:
+                        reasons[str(reason)] += 1
+            out.flush()
+            counts["events"] += len(messages)
+            progress.update(len(messages))
+    except StreamsError as error:
+        _fail(str(error))
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - started
+    dead = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) or "none"
+    click.echo(
+        f"processed {counts['events']} events in {elapsed:.1f}s: "
+        f"{counts[topics.articles]} articles, {counts[topics.claims]} claims, "
+        f"{counts[topics.dead_letters]} dead letters ({dead})",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+    help="Where the JSON Schemas live.",
+)
+@click.option("--check", is_flag=True, help="Only compare; exit 1 when a schema is out of date.")
+def schemas(directory: Path, check: bool) -> None:
+    """Write the JSON Schemas of the records (generated from the pydantic models)."""
+    from streams.schemas import render_schemas
+
+    stale = []
+    for name, text in render_schemas().items():
+        path = directory / name
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        stale.append(name)
+        if not check:
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if check and stale:
+        _fail(f"schemas out of date: {', '.join(stale)}; run `streams schemas` and commit them")
+    click.echo(f"{len(stale)} schema(s) {'stale' if check else 'written'} in {directory}", err=True)
+
+
+def main() -> None:
+    """Console-script entry point: errors end as one line, never a traceback."""
+    try:
+        cli.main(prog_name="streams")
+    except StreamsError as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    main()

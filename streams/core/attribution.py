@@ -1,0 +1,297 @@
+"""Who said it: map the subject of a speech verb to a canonical speaker.
+
+News copy names a speaker once in full ("NATO chief Mark Rutte") and then refers to
+them by surname, pronoun ("he added") or role ("the Ukrainian leader"). This module
+builds, once per document, the facts needed to undo that: which entity sits at each
+offset, every person's titles, and which people were recently the subject of a
+sentence (the antecedent a reader picks for "he" or "the leader").
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span, Token
+
+from streams.core.cues import (
+    ENTITY_SPEAKER_TYPES,
+    GENERIC_ROLES,
+    PERSON_PRONOUNS,
+    PRONOUN_TYPES,
+    ROLE_NOUNS,
+    SPEECH_VERBS,
+)
+from streams.models import Entity, Speaker
+
+_SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "csubj"})
+_TITLE_STOP_DEPS = frozenset({"det", "punct", "advmod", "relcl", "acl", "appos", "cc", "conj"})
+_LABEL_RANK = {"PERSON": 0, "ORG": 1, "PLACE": 2, "NORP": 3}
+_MAX_TITLE_TOKENS = 8
+_MIN_STEM = 4
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """One mention of a canonical entity, by character offsets into the body."""
+
+    name: str
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Antecedent:
+    """A person who was the subject of a sentence at `offset` (outside quotes)."""
+
+    offset: int
+    name: str
+
+
+def _stem_match(a: str, b: str) -> bool:
+    """ "Ukrainian" ~ "Ukraine", "Korean" ~ "Korea": shared stem, endings may differ."""
+    a, b = a.lower().removesuffix("'s"), b.lower().removesuffix("'s")
+    if a == b:
+        return True
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= _MIN_STEM and common >= min(len(a), len(b)) - 2
+
+
+def _appositive_words(noun: Token) -> list[Token]:
+    """Role words of an appositive: "a former minister who ..." -> "former minister"."""
+    skipped: set[int] = set()
+    for child in noun.children:
+        if child.dep_ in {"relcl", "acl", "appos", "punct", "cc", "conj"} or (
+            child.dep_ == "det" and child.i < noun.i
+        ):
+            skipped.update(t.i for t in child.subtree)
+    words: list[Token] = []
+    for token in noun.subtree:
+        if token.i in skipped:
+            if words:
+                break
+            continue
+        words.append(token)
+    return words
+
+
+def _is_speech(token: Token) -> bool:
+    """Speech verb lemma, not glued into a compound adjective ("so-called")."""
+    if token.pos_ not in {"VERB", "AUX"} or token.lemma_.lower() not in SPEECH_VERBS:
+        return False
+    doc = token.doc
+    return not (token.i > 0 and doc[token.i - 1].text == "-" and not doc[token.i - 1].whitespace_)
+
+
+def _is_role(token: Token) -> bool:
+    return token.lemma_.lower() in ROLE_NOUNS or token.lower_ in ROLE_NOUNS
+
+
+class Attributor:
+    """Resolves speakers within one document.
+
+    Args:
+        doc (Doc): the parsed body.
+        entities (Sequence[Entity]): canonical entities of the body.
+        in_quote (Callable[[int], bool]): whether a character offset lies inside quote marks.
+    """
+
+    def __init__(
+        self, doc: Doc, entities: Sequence[Entity], in_quote: Callable[[int], bool]
+    ) -> None:
+        self._doc = doc
+        self._in_quote = in_quote
+        refs = [EntityRef(e.name, e.label, m.start, m.end) for e in entities for m in e.mentions]
+        refs.sort(key=lambda r: (r.start, r.end))
+        self._refs = refs
+        self._starts = [r.start for r in refs]
+        self._titles: dict[str, list[tuple[int, str]]] = {}
+        self._antecedents: list[_Antecedent] = []
+        self._collect_person_facts()
+
+    # ------------------------------------------------------------------ lookups
+
+    def refs_in(self, start: int, end: int) -> list[EntityRef]:
+        """Entity mentions overlapping [start, end), in text order."""
+        hi = bisect.bisect_left(self._starts, end)
+        return [r for r in self._refs[:hi] if r.end > start]
+
+    def _ref_at_token(self, token: Token) -> EntityRef | None:
+        hits = self.refs_in(token.idx, token.idx + len(token.text))
+        hits.sort(key=lambda r: _LABEL_RANK.get(r.label, 9))
+        return hits[0] if hits else None
+
+    def title_of(self, name: str) -> str | None:
+        """The first title seen anywhere in the article for `name`."""
+        titles = self._titles.get(name)
+        return min(titles)[1] if titles else None
+
+    # ------------------------------------------------------------------ facts
+
+    def _collect_person_facts(self) -> None:
+        """Titles of every person mention and the people who were sentence subjects."""
+        seen_heads: set[int] = set()
+        for ref in self._refs:
+            if ref.label != "PERSON":
+                continue
+            span = self._doc.char_span(ref.start, ref.end, alignment_mode="expand")
+            if span is None or len(span) == 0:
+                continue
+            head = span.root
+            if head.i in seen_heads:
+                continue
+            seen_heads.add(head.i)
+            for offset, title in self._titles_around(span):
+                self._titles.setdefault(ref.name, []).append((offset, title))
+            if not self._in_quote(ref.start) and self._is_subject_like(head, span):
+                self._antecedents.append(_Antecedent(ref.start, ref.name))
+        for token in self._doc:
+            if token.dep_ in _SUBJECT_DEPS and token.pos_ == "NOUN" and _is_role(token):
+                if self._in_quote(token.idx):
+                    continue
+                name = self._resolve_description(token)
+                if name:
+                    self._antecedents.append(_Antecedent(token.idx, name))
+        self._antecedents.sort(key=lambda a: a.offset)
+
+    def _is_subject_like(self, head: Token, span: Span) -> bool:
+        """Subject of a clause, or a name opening its sentence (parsers often miss those)."""
+        if head.dep_ in _SUBJECT_DEPS or head.dep_ == "ROOT":
+            return True
+        first = span.sent[0]
+        while first.is_space or first.is_punct:
+            if first.i + 1 >= len(self._doc):
+                break
+            first = self._doc[first.i + 1]
+        return first.i == span.start
+
+    def _titles_around(self, span: Span) -> list[tuple[int, str]]:
+        """Role pre-modifiers ("NATO chief Mark Rutte") and appositives ("Rutte, a former ...")."""
+        found: list[tuple[int, str]] = []
+        head = span.root
+        left = [t for t in self._doc[head.left_edge.i : span.start] if t.i >= span.sent.start]
+        # keep the contiguous run just before the name, stopping at punctuation
+        run: list[Token] = []
+        for token in reversed(left[-_MAX_TITLE_TOKENS:]):
+            if token.dep_ in _TITLE_STOP_DEPS and token.tag_ != "POS":
+                break
+            run.insert(0, token)
+        if run and any(_is_role(t) for t in run):
+            start, end = run[0].idx, run[-1].idx + len(run[-1].text)
+            found.append((start, self._doc.text[start:end]))
+        for child in head.children:
+            if child.dep_ == "appos" and child.i > head.i and _is_role(child):
+                words = _appositive_words(child)
+                if words:
+                    start, end = words[0].idx, words[-1].idx + len(words[-1].text)
+                    found.append((start, self._doc.text[start:end]))
+        return found
+
+    # ------------------------------------------------------------------ resolution
+
+    def _recent_person(self, offset: int) -> str | None:
+        """The last person who was a sentence subject before `offset`."""
+        offsets = [a.offset for a in self._antecedents]
+        i = bisect.bisect_left(offsets, offset)
+        return self._antecedents[i - 1].name if i else None
+
+    def _resolve_description(self, noun: Token) -> str | None:
+        """ "the Ukrainian leader" -> the most recent person whose titles fit."""
+        modifiers = [
+            c.text for c in noun.children if c.dep_ in {"amod", "compound", "poss", "nmod"}
+        ]
+        role = noun.lemma_.lower()
+        candidates: list[tuple[int, str]] = []
+        for ref in self.refs_in(0, noun.idx):
+            if ref.label == "PERSON" and not self._in_quote(ref.start):
+                candidates.append((ref.start, ref.name))
+        for _, name in sorted(candidates, reverse=True):
+            titles = [t for _, t in self._titles.get(name, [])]
+            words = [w for title in titles for w in title.replace("'s", " ").split()]
+            role_fits = role in GENERIC_ROLES or any(_stem_match(role, w) for w in words)
+            if not titles or not role_fits:
+                continue
+            if all(any(_stem_match(m, w) for w in words) for m in modifiers):
+                return name
+        return None
+
+    def subject_of(self, verb: Token) -> Token | None:
+        """The grammatical speaker of a speech verb.
+
+        A conjunct shares its head's subject ("X arrived and said"); a participle
+        ("..., adding ...") borrows the subject of the speech verb it hangs from, not
+        of the nearest verb, which is usually inside the reported clause.
+        """
+        current = verb
+        for _ in range(6):
+            subject = next((c for c in current.children if c.dep_ in _SUBJECT_DEPS), None)
+            if subject is not None and (
+                current is verb or current.dep_ == "conj" or _is_speech(current)
+            ):
+                return subject
+            if current.dep_ == "acl" and current.head.pos_ in {"PROPN", "NOUN", "PRON"}:
+                return current.head
+            if current.head.i == current.i:
+                return None
+            current = current.head
+        return None
+
+    def speaker(self, subject: Token) -> Speaker:
+        """Speaker for a subject token: entity, pronoun, role description or group."""
+        lower = subject.lower_
+        if subject.pos_ == "PRON" or lower in PRONOUN_TYPES:
+            if lower in PERSON_PRONOUNS:
+                name = self._recent_person(subject.idx)
+                if name:
+                    return Speaker(name=name, title=self.title_of(name), type="person")
+            return Speaker(name=None, type=PRONOUN_TYPES.get(lower, "unknown"))
+        if any(c.dep_ == "conj" for c in subject.children):
+            return Speaker(name=self._phrase(subject), type="group")
+        ref = self._ref_at_token(subject)
+        if ref is not None:
+            kind = ENTITY_SPEAKER_TYPES.get(ref.label, "unknown")
+            title = self.title_of(ref.name) if kind == "person" else None
+            return Speaker(name=ref.name, title=title, type=kind)
+        if _is_role(subject) and subject.tag_ in {"NN", "NNP"}:
+            name = self._resolve_description(subject)
+            if name:
+                return Speaker(name=name, title=self.title_of(name), type="person")
+            return Speaker(name=None, title=self._phrase(subject), type="person")
+        if subject.pos_ in {"NOUN", "PROPN"}:
+            return Speaker(name=self._phrase(subject), type="group")
+        return Speaker(name=self._phrase(subject), type="unknown")
+
+    def _phrase(self, subject: Token) -> str:
+        """The subject's noun phrase without relative clauses, appositives or a leading 'the'."""
+        drop = {"relcl", "acl", "appos", "prep"}
+        tokens = [subject]
+        stack = list(subject.children)
+        while stack:
+            child = stack.pop()
+            if child.dep_ in drop or (child.dep_ == "punct" and child.i > subject.i):
+                continue
+            tokens.append(child)
+            stack.extend(child.children)
+        tokens.sort(key=lambda t: t.i)
+        while tokens and (tokens[0].dep_ in {"det", "punct"}):
+            tokens.pop(0)
+        while tokens and tokens[-1].is_punct:
+            tokens.pop()
+        if not tokens:
+            return subject.text
+        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
+        return self._doc.text[start:end]
+
+
+def is_speech_verb(token: Token) -> bool:
+    """A verb (not a noun like "call") whose lemma introduces speech."""
+    return _is_speech(token)
+
+
+__all__ = ["Attributor", "EntityRef", "is_speech_verb"]

@@ -1,0 +1,424 @@
+"""Claims of an article body: direct quotes, quoted fragments, reported speech, statistics.
+
+Quote marks are found on the characters of each paragraph (the tokenizer and
+sentence splitter disagree with quote marks too often to be trusted), and the
+dependency parse is used for what it is good at: the subject of a speech verb, the
+clause a verb reports, and the verb a quoted fragment hangs from. One draft is
+returned per occurrence; the caller merges repeated statements by their normalised text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from spacy.tokens import Doc, Span, Token
+
+from streams.core.attribution import Attributor, is_speech_verb
+from streams.core.cues import (
+    CLAUSE_CUES,
+    ENTITY_SPEAKER_TYPES,
+    MAX_CROSSHEAD_WORDS,
+    MIN_PARTIAL_WORDS,
+    QUOTE_PAIRS,
+    SOURCE_MARKERS,
+    WEAK_FRAGMENT_POS,
+)
+from streams.core.quantities import extract_quantities
+from streams.models import ClaimKind, Entity, Mention, Quantity, Speaker
+
+PARAGRAPH_BREAK: Final[str] = "\n\n"
+_CLOSERS: Final[frozenset[str]] = frozenset(QUOTE_PAIRS.values())
+_MARK_RE: Final[re.Pattern[str]] = re.compile(
+    "[" + re.escape("".join(sorted(set(QUOTE_PAIRS) | _CLOSERS))) + "]"
+)
+_CROSSHEAD_RE: Final[re.Pattern[str]] = re.compile(r"\A\s*[-–—•*=]+\s.*\s[-–—•*=]+\s*\Z")
+_SENTENCE_END: Final[str] = ".!?:…" + "".join(_CLOSERS) + "'’)"
+_FULL_PREFIX_END: Final[str] = ".!?:," + "".join(_CLOSERS)
+_FULL_TRAIL: Final[str] = ",;: \n\t-–—"
+_PARTIAL_TRAIL: Final[str] = ".,;: \n\t-–—"
+_MIN_CLAUSE_WORDS: Final[int] = 3
+_STATISTIC_CUE: Final[str] = "according to"
+_SOURCE_RANK: Final[dict[str, int]] = {"ORG": 0, "PERSON": 1, "PLACE": 2}
+
+
+@dataclass(frozen=True)
+class ClaimDraft:
+    """One occurrence of a claim in a body; `mentions[0]` locates `text` in `doc.text`."""
+
+    kind: ClaimKind
+    text: str
+    speaker: Speaker | None
+    cue: str | None
+    quantities: tuple[Quantity, ...]
+    mentions: tuple[Mention, ...]
+
+
+@dataclass(frozen=True)
+class _Quote:
+    """A quoted stretch: marks at `open`/`close` (None: runs to the paragraph end)."""
+
+    open: int
+    close: int | None
+    start: int
+    end: int
+    paragraph: int
+    full: bool
+
+    @property
+    def region_end(self) -> int:
+        return self.close + 1 if self.close is not None else self.end
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    index: int
+    start: int
+    end: int
+    crosshead: bool
+
+
+def _paragraphs(text: str) -> list[_Paragraph]:
+    """Paragraph spans of the body, flagging crosshead-like lines."""
+    found: list[_Paragraph] = []
+    pos = 0
+    for i, part in enumerate(text.split(PARAGRAPH_BREAK)):
+        stripped = part.strip()
+        short = len(stripped.split()) <= MAX_CROSSHEAD_WORDS
+        crosshead = bool(_CROSSHEAD_RE.match(part)) or (
+            short and bool(stripped) and stripped[-1] not in _SENTENCE_END
+        )
+        found.append(_Paragraph(i, pos, pos + len(part), crosshead))
+        pos += len(part) + len(PARAGRAPH_BREAK)
+    return found
+
+
+def _trim(text: str, start: int, end: int, trail: str) -> tuple[int, int]:
+    """Shrink [start, end) past surrounding whitespace and the given trailing characters."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1] in trail:
+        end -= 1
+    return start, end
+
+
+def _find_quotes(text: str, para: _Paragraph) -> list[_Quote]:
+    """Pair quote marks inside one paragraph; an unclosed quote runs to the paragraph end."""
+    quotes: list[_Quote] = []
+    opened: int | None = None
+    for match in _MARK_RE.finditer(text, para.start, para.end):
+        mark, at = match.group(), match.start()
+        if opened is None:
+            if mark in QUOTE_PAIRS:
+                opened = at
+            continue
+        if mark in _CLOSERS:
+            quotes.append(_make_quote(text, para, opened, at))
+            opened = None
+        elif mark in QUOTE_PAIRS:
+            opened = at
+    if opened is not None:
+        quotes.append(_make_quote(text, para, opened, None))
+    return [q for q in quotes if q.end > q.start]
+
+
+def _make_quote(text: str, para: _Paragraph, opened: int, close: int | None) -> _Quote:
+    """Classify as full (sentence-initial, capitalised) or a partial fragment."""
+    inner_end = close if close is not None else para.end
+    prefix = text[para.start : opened].rstrip()
+    content = text[opened + 1 : inner_end].lstrip()
+    capital = bool(content) and (content[0].isupper() or content[0].isdigit())
+    full = capital and (not prefix or prefix[-1] in _FULL_PREFIX_END)
+    start, end = _trim(text, opened + 1, inner_end, _FULL_TRAIL if full else _PARTIAL_TRAIL)
+    return _Quote(opened, close, start, end, para.index, full)
+
+
+class _QuoteMask:
+    """Answers "is this offset inside quote marks?" by bisection over quote regions."""
+
+    def __init__(self, quotes: Sequence[_Quote]) -> None:
+        self._regions = sorted((q.open, q.region_end) for q in quotes)
+        self._starts = [s for s, _ in self._regions]
+
+    def __call__(self, offset: int) -> bool:
+        i = bisect.bisect_right(self._starts, offset)
+        return bool(i) and offset < self._regions[i - 1][1]
+
+
+def _mention(text: str, start: int, end: int) -> tuple[Mention, ...]:
+    return (Mention(start=start, end=end, text=text[start:end]),)
+
+
+def _fragment_head(span: Span) -> Token:
+    """The token of a fragment whose syntactic head lies outside it."""
+    for token in span:
+        if token.head.i < span.start or token.head.i >= span.end or token.head.i == token.i:
+            return token
+    return span.root
+
+
+def _nearest_cue(tokens: Sequence[Token], start: int, end: int) -> Token | None:
+    """The speech verb closest to the character range [start, end)."""
+    best: tuple[int, Token] | None = None
+    for token in tokens:
+        distance = token.idx - end if token.idx >= end else start - token.idx
+        if best is None or distance < best[0]:
+            best = (distance, token)
+    return best[1] if best else None
+
+
+def _is_that(token: Token) -> bool:
+    return token.dep_ == "mark" and token.lower_ == "that"
+
+
+def _stranded_subject(ccomp: Token) -> list[Token]:
+    """'warned North Korea could ...': a subject-less clause whose subject the parser
+    attached to the speech verb as its object, right before the clause."""
+    if any(c.dep_ in {"nsubj", "nsubjpass", "expl", "mark"} for c in ccomp.children):
+        return []
+    cue = ccomp.head
+    for child in cue.children:
+        if child.dep_ == "dobj" and cue.i < child.i and child.right_edge.i + 1 == ccomp.left_edge.i:
+            return list(child.subtree)
+    return []
+
+
+def _clause_bounds(ccomp: Token) -> tuple[int, int] | None:
+    """Token range of a reported clause, cut before nested speech ("..., adding ...")."""
+    cut: set[int] = set()
+    for token in ccomp.subtree:
+        if token.i != ccomp.i and token.dep_ in {"advcl", "conj"} and is_speech_verb(token):
+            cut.update(t.i for t in token.subtree)
+    kept_set = {t.i for t in ccomp.subtree if t.i not in cut}
+    kept_set.update(t.i for t in _stranded_subject(ccomp))
+    lo = hi = ccomp.i
+    while lo - 1 in kept_set:
+        lo -= 1
+    while hi + 1 in kept_set:
+        hi += 1
+    doc = ccomp.doc
+    while lo <= hi and (doc[lo].is_punct or doc[lo].is_space or _is_that(doc[lo])):
+        lo += 1
+    while hi >= lo and (doc[hi].is_punct or doc[hi].is_space or doc[hi].dep_ in {"cc", "mark"}):
+        if doc[hi].text in _CLOSERS:
+            break
+        hi -= 1
+    return (lo, hi + 1) if hi >= lo else None
+
+
+class _Extractor:
+    """One document's paragraphs, quotes and attributor while its drafts are built."""
+
+    def __init__(self, doc: Doc, entities: Sequence[Entity]) -> None:
+        self.doc = doc
+        self.text = doc.text
+        self.paragraphs = _paragraphs(self.text)
+        self.quotes = [
+            q for p in self.paragraphs if not p.crosshead for q in _find_quotes(self.text, p)
+        ]
+        self.in_quote = _QuoteMask(self.quotes)
+        self.attributor = Attributor(doc, entities, self.in_quote)
+        self.cues = [t for t in doc if is_speech_verb(t) and not self.in_quote(t.idx)]
+        self.cue_starts = [t.idx for t in self.cues]
+
+    # -------------------------------------------------------------- helpers
+
+    def _draft(
+        self, kind: ClaimKind, start: int, end: int, speaker: Speaker | None, cue: str | None
+    ) -> ClaimDraft:
+        text = self.text[start:end]
+        return ClaimDraft(
+            kind=kind,
+            text=text,
+            speaker=speaker,
+            cue=cue,
+            quantities=extract_quantities(text),
+            mentions=_mention(self.text, start, end),
+        )
+
+    def _cues_between(self, start: int, end: int) -> list[Token]:
+        lo = bisect.bisect_left(self.cue_starts, start)
+        hi = bisect.bisect_left(self.cue_starts, end)
+        return self.cues[lo:hi]
+
+    def _speaker_of(self, cue: Token) -> Speaker | None:
+        subject = self.attributor.subject_of(cue)
+        if subject is None or self.in_quote(subject.idx):
+            return None
+        return self.attributor.speaker(subject)
+
+    def _span(self, start: int, end: int) -> Span | None:
+        return self.doc.char_span(start, end, alignment_mode="expand")
+
+    def _qualifies(self, quote: _Quote) -> bool:
+        """A fragment is a claim of its own unless it is a word or two or an adverbial."""
+        span = self._span(quote.start, quote.end)
+        if span is None:
+            return False
+        words = [t for t in span if not (t.is_punct or t.is_space)]
+        if len(words) < MIN_PARTIAL_WORDS:
+            return False
+        return _fragment_head(span).pos_ not in WEAK_FRAGMENT_POS
+
+    # -------------------------------------------------------------- quotes
+
+    def quote_drafts(self) -> list[ClaimDraft]:
+        """Full quotes (with continuation paragraphs) and qualifying fragments."""
+        drafts: list[ClaimDraft] = []
+        previous: tuple[Speaker | None, str | None] | None = None
+        for para in self.paragraphs:
+            quotes = [q for q in self.quotes if q.paragraph == para.index]
+            if not quotes:
+                previous = None
+                continue
+            outside = self._cues_between(para.start, para.end)
+            full = [q for q in quotes if q.full]
+            attribution: tuple[Speaker | None, str | None] | None = None
+            for quote in full:
+                cue = _nearest_cue(outside, quote.open, quote.region_end)
+                if cue is not None:
+                    attribution = (self._speaker_of(cue), cue.text)
+                elif previous is not None and not self._has_prose(para, quotes):
+                    attribution = (previous[0], None)
+                else:
+                    attribution = (None, None)
+                drafts.append(self._draft("quote", quote.start, quote.end, *attribution))
+            for quote in quotes:
+                if quote.full or not self._qualifies(quote):
+                    continue
+                cue = self._fragment_cue(quote, outside)
+                speaker = self._speaker_of(cue) if cue is not None else None
+                if cue is None or speaker is None:
+                    continue  # scare quotes: nobody is quoted
+                drafts.append(
+                    self._draft("partial_quote", quote.start, quote.end, speaker, cue.text)
+                )
+            previous = attribution if full else None
+        return drafts
+
+    def _has_prose(self, para: _Paragraph, quotes: Sequence[_Quote]) -> bool:
+        """Whether a paragraph holds words outside its quotes."""
+        pos, rest = para.start, []
+        for quote in sorted(quotes, key=lambda q: q.open):
+            rest.append(self.text[pos : quote.open])
+            pos = quote.region_end
+        rest.append(self.text[pos : para.end])
+        return any(ch.isalnum() for chunk in rest for ch in chunk)
+
+    def _fragment_cue(self, quote: _Quote, outside: Sequence[Token]) -> Token | None:
+        """The speech verb a fragment hangs from, else the nearest one in its sentence."""
+        span = self._span(quote.start, quote.end)
+        if span is None:
+            return None
+        head = _fragment_head(span)
+        for ancestor in head.ancestors:
+            if is_speech_verb(ancestor) and not self.in_quote(ancestor.idx):
+                return ancestor
+        sent = head.sent
+        same = [t for t in outside if sent.start <= t.i < sent.end]
+        return _nearest_cue(same, quote.open, quote.region_end)
+
+    # -------------------------------------------------------------- reported
+
+    def reported_drafts(self) -> list[ClaimDraft]:
+        """Clauses reported by a speech verb ("X said (that) ..."), outermost only."""
+        candidates: list[tuple[Token, int, int]] = []
+        for cue in self.cues:
+            if cue.lemma_.lower() not in CLAUSE_CUES or self._in_crosshead(cue.idx):
+                continue
+            ccomp = next((c for c in cue.children if c.dep_ == "ccomp"), None)
+            if ccomp is None:
+                continue
+            bounds = _clause_bounds(ccomp)
+            if bounds is None:
+                continue
+            span = self.doc[bounds[0] : bounds[1]]
+            if sum(1 for t in span if not t.is_punct) < _MIN_CLAUSE_WORDS:
+                continue
+            candidates.append((cue, span.start_char, span.end_char))
+        drafts: list[ClaimDraft] = []
+        for cue, start, end in candidates:
+            if any(s <= cue.idx < e for other, s, e in candidates if other is not cue):
+                continue
+            if any(q.open < end and start < q.region_end for q in self.quotes if q.full):
+                continue
+            if any(
+                q.start < end and start < q.end and self._qualifies(q)
+                for q in self.quotes
+                if not q.full
+            ):
+                continue
+            drafts.append(self._draft("reported", start, end, self._speaker_of(cue), cue.text))
+        return drafts
+
+    def _in_crosshead(self, offset: int) -> bool:
+        starts = [p.start for p in self.paragraphs]
+        para = self.paragraphs[bisect.bisect_right(starts, offset) - 1]
+        return para.crosshead
+
+    # -------------------------------------------------------------- statistics
+
+    def statistic_drafts(self, taken: Sequence[ClaimDraft]) -> list[ClaimDraft]:
+        """Numeric statements credited with "according to" a source, not a speech verb."""
+        drafts: list[ClaimDraft] = []
+        for token in self.doc:
+            if not self._is_source_marker(token):
+                continue
+            sent = token.sent
+            if any(sent.start_char <= d.mentions[0].start < sent.end_char for d in taken):
+                continue
+            left = self.doc[sent.start : token.left_edge.i]
+            right = self.doc[token.right_edge.i + 1 : sent.end]
+            body = left if len(left.text) >= len(right.text) else right
+            if not body.text.strip():
+                continue
+            start, end = _trim(self.text, body.start_char, body.end_char, _PARTIAL_TRAIL)
+            if not extract_quantities(self.text[start:end]):
+                continue
+            source = self._source(token)
+            drafts.append(self._draft("statistic", start, end, source, _STATISTIC_CUE))
+        return drafts
+
+    def _is_source_marker(self, token: Token) -> bool:
+        nxt = token.nbor(1) if token.i + 1 < len(self.doc) else None
+        pair = (token.lower_, nxt.lower_ if nxt is not None else "")
+        return (
+            pair in SOURCE_MARKERS
+            and not self.in_quote(token.idx)
+            and not self._in_crosshead(token.idx)
+        )
+
+    def _source(self, marker: Token) -> Speaker | None:
+        """The named source of an "according to" phrase: organisation first, the last named."""
+        start = marker.idx
+        end = marker.right_edge.idx + len(marker.right_edge.text)
+        refs = [r for r in self.attributor.refs_in(start, end) if r.label in _SOURCE_RANK]
+        if not refs:
+            return None
+        best = min(refs, key=lambda r: (_SOURCE_RANK[r.label], -r.start))
+        title = self.attributor.title_of(best.name) if best.label == "PERSON" else None
+        return Speaker(name=best.name, title=title, type=ENTITY_SPEAKER_TYPES[best.label])
+
+
+def extract_claims(doc: Doc, entities: Sequence[Entity]) -> list[ClaimDraft]:
+    """Find every claim occurrence in a parsed body.
+
+    Args:
+        doc (Doc): the body parsed by `load_nlp` (sentences never cross paragraphs).
+        entities (Sequence[Entity]): canonical entities of the same body (offsets into doc.text).
+
+    Returns:
+        list[ClaimDraft]: one draft per occurrence, in text order; repeated statements are
+            not merged here.
+    """
+    extractor = _Extractor(doc, entities)
+    drafts = extractor.quote_drafts() + extractor.reported_drafts()
+    drafts += extractor.statistic_drafts(drafts)
+    drafts.sort(key=lambda d: (d.mentions[0].start, d.mentions[0].end))
+    return drafts
+
+
+__all__ = ["ClaimDraft", "extract_claims"]

@@ -1,0 +1,302 @@
+"""Word tables for claim extraction, kept as data so rules never grow into if-chains.
+
+Everything here is a general convention of news English (speech verbs, role nouns,
+hedges on numbers, unit spellings); nothing names a particular story or person.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+SpeakerType = Literal["person", "organization", "place", "group", "unknown"]
+
+SPEECH_VERBS: Final[frozenset[str]] = frozenset(
+    {
+        "accuse",
+        "acknowledge",
+        "add",
+        "admit",
+        "allege",
+        "announce",
+        "argue",
+        "assert",
+        "assure",
+        "believe",
+        "call",
+        "caution",
+        "charge",
+        "claim",
+        "comment",
+        "complain",
+        "concede",
+        "condemn",
+        "confirm",
+        "contend",
+        "criticise",
+        "criticize",
+        "declare",
+        "decry",
+        "deny",
+        "describe",
+        "dismiss",
+        "emphasise",
+        "emphasize",
+        "estimate",
+        "explain",
+        "hail",
+        "indicate",
+        "insist",
+        "maintain",
+        "mention",
+        "note",
+        "observe",
+        "pledge",
+        "point",
+        "predict",
+        "promise",
+        "recall",
+        "remark",
+        "report",
+        "reply",
+        "respond",
+        "reveal",
+        "say",
+        "slam",
+        "state",
+        "stress",
+        "suggest",
+        "tell",
+        "testify",
+        "tweet",
+        "urge",
+        "vow",
+        "warn",
+        "write",
+    }
+)
+"""Lemmas of verbs that introduce speech (direct, partial or reported)."""
+
+CLAUSE_CUES: Final[frozenset[str]] = SPEECH_VERBS - frozenset(
+    {
+        "call",
+        "describe",
+        "slam",
+        "decry",
+        "condemn",
+        "criticise",
+        "criticize",
+        "hail",
+        "dismiss",
+        "accuse",
+        "urge",
+        "promise",
+        "pledge",
+        "vow",
+        "respond",
+        "reply",
+        "comment",
+        "recall",
+    }
+)
+"""Speech verbs whose clausal complement is a reported statement ("X said that ...")."""
+
+ROLE_NOUNS: Final[frozenset[str]] = frozenset(
+    {
+        "adviser",
+        "advisor",
+        "ambassador",
+        "analyst",
+        "boss",
+        "chair",
+        "chairman",
+        "chairwoman",
+        "chancellor",
+        "chief",
+        "commander",
+        "commissioner",
+        "correspondent",
+        "deputy",
+        "diplomat",
+        "director",
+        "envoy",
+        "executive",
+        "expert",
+        "general",
+        "governor",
+        "head",
+        "king",
+        "leader",
+        "lawmaker",
+        "mayor",
+        "minister",
+        "official",
+        "officer",
+        "premier",
+        "president",
+        "prosecutor",
+        "queen",
+        "representative",
+        "secretary",
+        "senator",
+        "source",
+        "speaker",
+        "spokesman",
+        "spokesperson",
+        "spokeswoman",
+        "staff",
+        "negotiator",
+        "ceo",
+        "founder",
+        "economist",
+        "scientist",
+        "researcher",
+        "professor",
+    }
+)
+"""Nouns that make a pre-modifier or description a role ("NATO chief", "the leader")."""
+
+GENERIC_ROLES: Final[frozenset[str]] = frozenset({"leader", "official", "head", "chief"})
+"""Role nouns a later description may use for any specific role ("the Ukrainian leader")."""
+
+PRONOUN_TYPES: Final[dict[str, SpeakerType]] = {
+    "he": "person",
+    "she": "person",
+    "they": "group",
+    "it": "unknown",
+    "we": "group",
+    "i": "person",
+}
+"""Subject pronouns and the speaker type they stand for."""
+
+PERSON_PRONOUNS: Final[frozenset[str]] = frozenset({"he", "she"})
+"""Pronouns resolved to the most salient person."""
+
+ENTITY_SPEAKER_TYPES: Final[dict[str, SpeakerType]] = {
+    "PERSON": "person",
+    "ORG": "organization",
+    "PLACE": "place",
+    "NORP": "group",
+}
+"""Entity label -> speaker type."""
+
+SOURCE_MARKERS: Final[tuple[tuple[str, str], ...]] = (("according", "to"),)
+"""Two-word phrases that name the source of a statement without a speech verb."""
+
+APPROX_QUALIFIERS: Final[tuple[str, ...]] = (
+    "as many as",
+    "as much as",
+    "as few as",
+    "as little as",
+    "more than",
+    "less than",
+    "fewer than",
+    "greater than",
+    "at least",
+    "at most",
+    "up to",
+    "close to",
+    "upwards of",
+    "an estimated",
+    "some",
+    "around",
+    "about",
+    "nearly",
+    "almost",
+    "over",
+    "under",
+    "roughly",
+    "approximately",
+    "just over",
+    "just under",
+)
+"""Hedges written before a number (longest first where they share words)."""
+
+SCALE_WORDS: Final[dict[str, float]] = {
+    "thousand": 1e3,
+    "million": 1e6,
+    "mn": 1e6,
+    "m": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+}
+"""Scale words after a number ("1.2 billion")."""
+
+CURRENCY_SYMBOLS: Final[dict[str, str]] = {
+    "US$": "USD",
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+}
+"""Currency signs written before a number."""
+
+UNIT_WORDS: Final[tuple[tuple[str, str], ...]] = (
+    (r"square[ -]kilomet(?:er|re)s?", "square kilometers"),
+    (r"sq\.? ?km", "square kilometers"),
+    (r"km2|km²", "square kilometers"),
+    (r"square[ -]miles?", "square miles"),
+    (r"square[ -]met(?:er|re)s?", "square meters"),
+    (r"hectares?", "hectares"),
+    (r"acres?", "acres"),
+    (r"kilomet(?:er|re)s?|km", "kilometers"),
+    (r"met(?:er|re)s?", "meters"),
+    (r"miles?", "miles"),
+    (r"tonnes?|metric tons?", "tonnes"),
+    (r"tons?", "tons"),
+    (r"kilo(?:gram|gramme)?s?|kg", "kilograms"),
+    (r"barrels?", "barrels"),
+    (r"per ?cent|percent|%", "percent"),
+    (r"percentage points?", "percentage points"),
+    (r"dollars?", "USD"),
+    (r"euros?", "EUR"),
+    (r"pounds sterling", "GBP"),
+    (r"years?", "years"),
+    (r"months?", "months"),
+    (r"weeks?", "weeks"),
+    (r"days?", "days"),
+    (r"hours?", "hours"),
+)
+"""Unit spellings after a number (regex source) -> canonical unit."""
+
+MONTHS: Final[tuple[str, ...]] = (
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+)
+"""Month names and abbreviations: a number next to one is a date, not a quantity."""
+
+QUOTE_PAIRS: Final[dict[str, str]] = {"\u201c": "\u201d", '"': '"', "\u00ab": "\u00bb"}
+"""Opening quote mark -> closing mark. Single quotes are left out: they double as apostrophes."""
+
+MIN_PARTIAL_WORDS: Final[int] = 2
+"""A quoted fragment shorter than this is part of the clause around it, not a claim."""
+
+WEAK_FRAGMENT_POS: Final[frozenset[str]] = frozenset({"ADP", "ADV", "PART", "SCONJ", "CCONJ"})
+"""A fragment headed by one of these ("for the first time", "soon") is no claim of its own."""
+
+MAX_CROSSHEAD_WORDS: Final[int] = 8
+"""A paragraph this short without closing punctuation is a crosshead, not prose."""

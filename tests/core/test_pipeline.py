@@ -1,0 +1,97 @@
+"""The whole core on the seed page: articles, claims and ids end to end, batch = single."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from streams.core.config import CoreConfig
+from streams.core.outcome import Processed
+from streams.core.pipeline import process_payload, process_payloads
+from streams.core.records import TopicNames, encode_line, to_records
+from streams.models import DeadLetter, RejectReason
+
+CONFIG = CoreConfig()
+URL = "https://www.spacewar.example/reports/NATO_chief_999.html"
+
+
+def _event(**fields: object) -> bytes:
+    return orjson.dumps({"url": URL, "fetched_at": "2024-10-28T18:00:00Z", **fields})
+
+
+@pytest.fixture(scope="module")
+def seed_result(seed_text: str) -> Processed:
+    result = process_payload(_event(text=seed_text), config=CONFIG)
+    assert isinstance(result, Processed), result
+    return result
+
+
+def test_seed_yields_page_story_and_embedded_story(seed_result: Processed) -> None:
+    page, embedded = seed_result.articles
+    assert page.part_of is None and embedded.part_of == page.article_id
+    assert page.article_id != embedded.article_id
+    assert page.title == "NATO chief says N.Korean troop deployment signals Putin's 'desperation'"
+    assert embedded.title == "North Korea sent 10,000 troops to train in Russia, US says"
+    assert page.dateline is not None and embedded.dateline is not None
+    assert (page.dateline.place, page.dateline.agency) == ("Brussels, Belgium", "AFP")
+    assert (embedded.dateline.place, embedded.dateline.agency) == ("Washington", "AFP")
+    assert page.published_at == embedded.published_at == "2024-10-28"
+    assert page.source == "Space Travel News"
+    assert page.body.startswith("NATO chief Mark Rutte on Monday decried")
+    assert page.body.endswith("have also been briefed on the situation, he said.")
+    assert embedded.body.startswith("North Korea has sent some 10,000 troops to train in Russia")
+    assert embedded.body.endswith('Our allies have this strength."')
+
+
+def test_article_ids_are_stable(seed_text: str, seed_result: Processed) -> None:
+    again = process_payload(_event(text=seed_text), config=CONFIG)
+    assert isinstance(again, Processed)
+    assert again == seed_result
+
+
+def test_claims_reference_their_article_and_body_offsets(seed_result: Processed) -> None:
+    bodies = {a.article_id: a.body for a in seed_result.articles}
+    ids_by_article = {a.article_id: a.claim_ids for a in seed_result.articles}
+    for claim in seed_result.claims:
+        assert claim.claim_id in ids_by_article[claim.article_id]
+        for mention in claim.mentions:
+            assert bodies[claim.article_id][mention.start : mention.end] == mention.text
+    for ids in ids_by_article.values():
+        assert len(ids) == len(set(ids)), "a repeated claim must be one claim"
+
+
+def test_quote_repeated_across_the_two_stories_has_one_claim_id(seed_result: Processed) -> None:
+    page, embedded = seed_result.articles
+    by_text = {c.text.strip(' ."'): c for c in seed_result.claims}
+    quote = "The deepening military cooperation between Russia and North Korea is a threat"
+    ids = {c.claim_id for t, c in by_text.items() if t.startswith(quote)}
+    assert len(ids) == 1
+    (cid,) = ids
+    assert cid in page.claim_ids and cid in embedded.claim_ids
+
+
+def test_batch_gives_exactly_what_single_events_give(seed_text: str) -> None:
+    payloads = [_event(text=seed_text), b"{broken", _event(text="Short note. " * 3)]
+    batch = process_payloads(payloads, config=CONFIG)
+    single = [process_payload(p, config=CONFIG) for p in payloads]
+    assert batch == single
+    assert isinstance(batch[1], DeadLetter) and batch[1].reason == RejectReason.INVALID_JSON
+
+
+def test_page_of_only_boilerplate_is_dead_lettered() -> None:
+    html = "<html><body><nav>Home | World</nav><footer>Copyright 2024</footer></body></html>"
+    result = process_payload(_event(html=html), config=CONFIG)
+    assert isinstance(result, DeadLetter)
+    assert result.reason == RejectReason.EMPTY_AFTER_EXTRACTION
+    assert result.url == URL
+
+
+def test_records_are_keyed_and_serialised(seed_result: Processed) -> None:
+    records = to_records(seed_result, topics=TopicNames(), input_key=URL)
+    topics = [r.topic for r in records]
+    assert topics[:2] == ["articles", "articles"] and set(topics[2:]) == {"claims"}
+    for record in records:
+        line = orjson.loads(encode_line(record))
+        assert set(line) == {"topic", "key", "value"}
+        id_field = "article_id" if record.topic == "articles" else "claim_id"
+        assert line["key"] == line["value"][id_field]
