@@ -23,7 +23,7 @@ class CoreConfig(BaseModel):
     dead_letter_payload_bytes: int = Field(
         default=64 * 1024, ge=0, description="How much of a too-large payload a dead letter keeps."
     )
-    html_favor_precision: bool = True
+    html_favor_precision: bool = False
     html_extractor: str = "trafilatura.v1"
     text_extractor: str = "plaintext.v1"
     fingerprint_strategy: str = "minhash-simhash.v1"

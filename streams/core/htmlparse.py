@@ -57,7 +57,7 @@ from streams.models import Dateline
 _NON_WORD = re.compile(r"\W+")
 
 MAX_HEADER_BLOCKS = 4
-"""How many blocks at the top of the main text may be title, byline or dateline lines."""
+"""How many blocks at the top of the main text may be title repeats or a byline."""
 MAX_BYLINE_WORDS = 10
 
 
@@ -92,7 +92,7 @@ def _header(
 ) -> tuple[list[Block], str | None, tuple[str, ...]]:
     """Drop title repeats and byline lines from the top of the text.
 
-    Returns the remaining block texts, the byline and its authors. A dateline at the
+    Returns the remaining blocks, the byline and its authors. A dateline at the
     top is left in place: `split_stories` makes it part 0's dateline.
     """
     byline: str | None = None
@@ -133,10 +133,10 @@ def _page_dateline(tree_texts: Sequence[str]) -> Dateline | None:
 
 
 def _from_text(
-    html_tree_text: str, *, url: str, config: CoreConfig, source: str | None, language: str | None
+    text: str, *, url: str, config: CoreConfig, source: str | None, language: str | None
 ) -> list[ParsedArticle]:
     """Fallback when trafilatura finds no main text: parse the visible text as plain text."""
-    parts = parse_text(html_tree_text, url=url, source=source, extractor=config.html_extractor)
+    parts = parse_text(text, url=url, source=source, extractor=config.html_extractor)
     if language is None:
         return parts
     return [

@@ -326,3 +326,11 @@ def test_teaser_dateline_below_the_story_is_not_taken(page: NewsPage) -> None:
     parts = parse_html(render_page(replace(page, dateline="")), url=SEED_URL, config=CONFIG)
     assert parts[0].dateline is None
     assert parts[1].dateline is not None and parts[1].dateline.place == "Washington"
+
+
+def test_visible_text_fallback_when_trafilatura_finds_nothing() -> None:
+    """Text only in an <aside>: trafilatura keeps nothing, the plain-text parser takes over."""
+    html = f"<html lang='en'><body><aside class='sidebar'>{_PARAGRAPHS[0]}</aside></body></html>"
+    (part,) = parse_html(html, url="https://x.test/c", config=CONFIG)
+    assert part.paragraphs == (_PARAGRAPHS[0],)
+    assert part.language == "en"
