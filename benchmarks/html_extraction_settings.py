@@ -23,10 +23,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
-import trafilatura
-
 from streams.core.config import CoreConfig
-from streams.core.htmlextract import ExtractionSettings, body_blocks, extract_page, load_tree
+from streams.core.htmlextract import (
+    ExtractionSettings,
+    body_blocks,
+    extract_page,
+    load_tree,
+    trafilatura_document,
+)
 from streams.core.htmlparse import settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,16 +77,7 @@ def _run_settings(args: tuple[str, str, str, ExtractionSettings]) -> tuple[str, 
     tree = load_tree(html)
     if tree is None:
         return page_id, "", "", ""
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        favor_precision=settings.favor_precision,
-        favor_recall=settings.favor_recall,
-        fast=settings.fast,
-        include_tables=settings.include_tables,
-        include_comments=False,
-        with_metadata=True,
-    )
+    doc = trafilatura_document(tree, url=url, settings=settings)
     if doc is None:
         return page_id, "", "", ""
     blocks = "\n\n".join(b.text for b in body_blocks(doc.body))
@@ -91,14 +86,8 @@ def _run_settings(args: tuple[str, str, str, ExtractionSettings]) -> tuple[str, 
 
 def _run_postclean(args: tuple[str, str, str, bool]) -> tuple[str, dict[str, str]]:
     """Post-clean variants on the chosen settings: title repeat, boilerplate rules."""
-    from streams.core.boilerplate import (
-        classify_line,
-        headline_runs,
-        is_boilerplate,
-        strip_boilerplate,
-    )
-    from streams.core.htmlextract import Block
-    from streams.core.htmlparse import _same_text
+    from streams.core.boilerplate import headline_runs, is_boilerplate, strip_boilerplate
+    from streams.core.htmlparse import _same_text, clean_blocks
 
     page_id, html, url, precision = args
     tree = load_tree(html)
@@ -116,13 +105,7 @@ def _run_postclean(args: tuple[str, str, str, bool]) -> tuple[str, dict[str, str
     while no_title and page.title and _same_text(no_title[0], page.title):
         no_title.pop(0)
     kept = [b for b in page.blocks if not (page.title and _same_text(b.text, page.title))]
-    cut: list[Block] = []
-    for block in kept:
-        rule = classify_line(block.text)
-        if rule is not None and rule.ends_body:
-            break
-        if rule is None:
-            cut.append(block)
+    cut = clean_blocks(kept)
     masked = [b.text if b.kind in ("p", "head") else "" for b in cut]
     drop = {i for start, end in headline_runs(masked) for i in range(start, end)}
     return page_id, {

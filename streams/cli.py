@@ -70,8 +70,7 @@ def process(paths: tuple[str, ...], batch_size: int | None) -> None:
     that cannot be processed. A summary goes to stderr. Exit code 0 when every input was
     processed (dead-lettered input included); 1 for unreadable input, 2 for usage errors.
     """
-    from streams.core.pipeline import process_payloads
-    from streams.core.records import encode_line, to_records
+    from streams.core import encode_line, process_payloads, to_records
     from streams.inputs import InputMessage, read_inputs
 
     settings = _settings()

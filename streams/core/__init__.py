@@ -1,0 +1,37 @@
+"""The pure core: raw event bytes → articles, entities, claims, fingerprints (no Kafka).
+
+Heavy names (the pipeline, which imports spaCy) are loaded on first use, so importing
+a light submodule such as `streams.core.records` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from streams.core.config import CoreConfig
+from streams.core.outcome import Outcome, Processed
+from streams.core.records import TopicNames, encode_line, encode_value, to_records
+
+if TYPE_CHECKING:
+    from streams.core.pipeline import process_payload, process_payloads
+
+__all__ = [
+    "CoreConfig",
+    "Outcome",
+    "Processed",
+    "TopicNames",
+    "encode_line",
+    "encode_value",
+    "process_payload",
+    "process_payloads",
+    "to_records",
+]
+
+_LAZY = {"process_payload": "streams.core.pipeline", "process_payloads": "streams.core.pipeline"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'streams.core' has no attribute {name!r}")

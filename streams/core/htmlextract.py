@@ -212,19 +212,13 @@ def _as_text(value: Any) -> str | None:
     return text or None
 
 
-def extract_page(tree: Element, *, url: str, settings: ExtractionSettings) -> PageExtraction | None:
-    """Run trafilatura on a parsed page; None when it finds no main text.
+def trafilatura_document(tree: Element, *, url: str, settings: ExtractionSettings) -> Any:
+    """trafilatura's own result for a parsed page (a Document), or None.
 
-    Args:
-        tree (Element): the page from `load_tree` (trafilatura works on a copy).
-        url (str): the page address (helps metadata; never fetched).
-        settings (ExtractionSettings): trafilatura options.
-
-    Returns:
-        PageExtraction | None: blocks and metadata, or None if nothing was extracted.
+    The one place trafilatura is called, so every caller extracts with the same options.
     """
     try:
-        document = trafilatura.bare_extraction(
+        return trafilatura.bare_extraction(
             tree,
             url=url,
             favor_precision=settings.favor_precision,
@@ -245,6 +239,20 @@ def extract_page(tree: Element, *, url: str, settings: ExtractionSettings) -> Pa
         )
     except Exception:  # trafilatura must never take the pipeline down
         return None
+
+
+def extract_page(tree: Element, *, url: str, settings: ExtractionSettings) -> PageExtraction | None:
+    """Run trafilatura on a parsed page; None when it finds no main text.
+
+    Args:
+        tree (Element): the page from `load_tree` (trafilatura works on a copy).
+        url (str): the page address (helps metadata; never fetched).
+        settings (ExtractionSettings): trafilatura options.
+
+    Returns:
+        PageExtraction | None: blocks and metadata, or None if nothing was extracted.
+    """
+    document = trafilatura_document(tree, url=url, settings=settings)
     if not isinstance(document, Document) or document.body is None:
         return None
     blocks = body_blocks(document.body)

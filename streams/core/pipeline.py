@@ -22,6 +22,7 @@ from streams.core.document import ParsedArticle
 from streams.core.entities import extract_entities
 from streams.core.fingerprints import article_id, claim_id, fingerprint
 from streams.core.htmlparse import parse_html
+from streams.core.language import detect_language
 from streams.core.nlp import load_nlp
 from streams.core.outcome import Outcome, Processed
 from streams.core.textparse import parse_text
@@ -113,7 +114,7 @@ def _build(
                 dateline=part.dateline,
                 published_at=part.published_at,
                 fetched_at=event.fetched_at,
-                language=part.language or event.language,
+                language=event.language or part.language or detect_language(doc.text),
                 body=doc.text,
                 entities=entities,
                 claim_ids=[claim.claim_id for claim in article_claims],

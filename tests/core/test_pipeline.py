@@ -95,3 +95,10 @@ def test_records_are_keyed_and_serialised(seed_result: Processed) -> None:
         assert set(line) == {"topic", "key", "value"}
         id_field = "article_id" if record.topic == "articles" else "claim_id"
         assert line["key"] == line["value"][id_field]
+
+
+def test_language_comes_from_hint_else_detection(seed_text: str, seed_result: Processed) -> None:
+    assert {a.language for a in seed_result.articles} == {"en"}
+    hinted = process_payload(_event(text=seed_text, language="en-GB"), config=CONFIG)
+    assert isinstance(hinted, Processed)
+    assert {a.language for a in hinted.articles} == {"en-GB"}
