@@ -70,3 +70,51 @@ def test_every_verb_has_help() -> None:
     for verb in ("process", "schemas"):
         done = _run(verb, "--help")
         assert done.returncode == 0 and b"Usage:" in done.stdout
+
+
+def _records(done: subprocess.CompletedProcess[bytes]) -> list[dict[str, object]]:
+    assert done.returncode == 0, done.stderr.decode()
+    return [orjson.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_directory_input_reads_pages_and_dead_letters_undecodable_files(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "Bridge to close for repairs\n\nThe council said on Tuesday that the old bridge would "
+        "close for six months after engineers found cracks in its supports.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.txt").write_bytes(b"caf\xe9 au lait \xff\xfe")
+    (tmp_path / "notes.md").write_text("ignored: not a page type")
+    records = _records(_run("process", str(tmp_path)))
+    topics = [r["topic"] for r in records]
+    assert topics.count("articles") == 1
+    dead = [r["value"] for r in records if r["topic"] == "raw-articles.dlq"]
+    assert len(dead) == 1 and dead[0]["reason"] == "not_utf8"  # type: ignore[index]
+
+
+def test_size_limit_comes_from_the_environment(tmp_path: Path) -> None:
+    import os
+
+    page = tmp_path / "big.txt"
+    page.write_text("A sentence that is long enough to be an article body. " * 100)
+    env = {**os.environ, "STREAMS_CORE__MAX_EVENT_BYTES": "2048"}
+    done = subprocess.run(
+        [*STREAMS, "process", str(page)], capture_output=True, timeout=300, env=env
+    )
+    (record,) = _records(done)
+    value = record["value"]
+    assert isinstance(value, dict)
+    assert value["reason"] == "too_large" and value["payload_size"] > 2048
+    assert "2048" in value["message"]
+
+
+def test_invalid_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "STREAMS_CORE__MAX_EVENT_BYTES": "lots"}
+    done = subprocess.run(
+        [*STREAMS, "process", str(SEED_PATH)], capture_output=True, timeout=300, env=env
+    )
+    assert done.returncode == 2
+    err = done.stderr.decode().strip()
+    assert err.startswith("streams: error: invalid configuration") and "\n" not in err

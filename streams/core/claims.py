@@ -21,6 +21,8 @@ from streams.core.attribution import Attributor, is_speech_verb
 from streams.core.cues import (
     CLAUSE_CUES,
     ENTITY_SPEAKER_TYPES,
+    ESTIMATE_NOUNS,
+    ESTIMATE_VERBS,
     MAX_CROSSHEAD_WORDS,
     MIN_PARTIAL_WORDS,
     QUOTE_PAIRS,
@@ -382,6 +384,32 @@ class _Extractor:
             drafts.append(self._draft("statistic", start, end, source, _STATISTIC_CUE))
         return drafts
 
+    def estimate_drafts(self, taken: Sequence[ClaimDraft]) -> list[ClaimDraft]:
+        """Figures a source puts on something: "<source> put the number of X at N"."""
+        drafts: list[ClaimDraft] = []
+        for verb in self.doc:
+            if (
+                verb.pos_ != "VERB"
+                or verb.lemma_.lower() not in ESTIMATE_VERBS
+                or self.in_quote(verb.idx)
+                or self._in_crosshead(verb.idx)
+            ):
+                continue
+            objects = [c for c in verb.children if c.dep_ == "dobj"]
+            at = [c for c in verb.children if c.dep_ == "prep" and c.lower_ == "at"]
+            if not objects or not at or objects[0].lemma_.lower() not in ESTIMATE_NOUNS:
+                continue
+            sent = verb.sent
+            if any(sent.start_char <= d.mentions[0].start < sent.end_char for d in taken):
+                continue
+            start = objects[0].left_edge.idx
+            last = at[0].right_edge
+            start, end = _trim(self.text, start, last.idx + len(last.text), _PARTIAL_TRAIL)
+            if not extract_quantities(self.text[start:end]):
+                continue
+            drafts.append(self._draft("statistic", start, end, self._speaker_of(verb), verb.text))
+        return drafts
+
     def _is_source_marker(self, token: Token) -> bool:
         nxt = token.nbor(1) if token.i + 1 < len(self.doc) else None
         pair = (token.lower_, nxt.lower_ if nxt is not None else "")
@@ -417,6 +445,7 @@ def extract_claims(doc: Doc, entities: Sequence[Entity]) -> list[ClaimDraft]:
     extractor = _Extractor(doc, entities)
     drafts = extractor.quote_drafts() + extractor.reported_drafts()
     drafts += extractor.statistic_drafts(drafts)
+    drafts += extractor.estimate_drafts(drafts)
     drafts.sort(key=lambda d: (d.mentions[0].start, d.mentions[0].end))
     return drafts
 

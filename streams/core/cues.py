@@ -182,6 +182,14 @@ ENTITY_SPEAKER_TYPES: Final[dict[str, SpeakerType]] = {
 SOURCE_MARKERS: Final[tuple[tuple[str, str], ...]] = (("according", "to"),)
 """Two-word phrases that name the source of a statement without a speech verb."""
 
+ESTIMATE_VERBS: Final[frozenset[str]] = frozenset({"put", "place", "peg", "estimate", "set"})
+"""Verbs of "<source> put the number of X at N": a sourced figure without a speech verb."""
+
+ESTIMATE_NOUNS: Final[frozenset[str]] = frozenset(
+    {"number", "toll", "figure", "estimate", "count", "total", "tally", "cost", "size", "death"}
+)
+"""Objects of an estimate verb that make its "at N" phrase a statistic."""
+
 APPROX_QUALIFIERS: Final[tuple[str, ...]] = (
     "as many as",
     "as much as",

@@ -102,3 +102,22 @@ def test_language_comes_from_hint_else_detection(seed_text: str, seed_result: Pr
     hinted = process_payload(_event(text=seed_text, language="en-GB"), config=CONFIG)
     assert isinstance(hinted, Processed)
     assert {a.language for a in hinted.articles} == {"en-GB"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "The deepening military cooperation between Russia and North Korea",
+        "The enemy understands strength. Our allies have this strength.",
+        "This is an escalation. Sanctions alone are not enough.",
+        "Today, Russia brings in North Korea; next, it could broaden their engagement",
+        "cease these actions immediately",
+    ],
+)
+def test_statements_repeated_in_both_stories_share_one_claim_id(
+    seed_result: Processed, statement: str
+) -> None:
+    page, embedded = seed_result.articles
+    matching = [c for c in seed_result.claims if c.text.startswith(statement)]
+    assert {c.article_id for c in matching} == {page.article_id, embedded.article_id}
+    assert len({c.claim_id for c in matching}) == 1
