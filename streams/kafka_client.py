@@ -27,9 +27,7 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
     """A TLS context for SSL/SASL_SSL, verifying the broker against `ssl_cafile`."""
     if kafka.security_protocol not in ("SSL", "SASL_SSL"):
         return None
-    context = ssl.create_default_context(
-        cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None
-    )
+    context = ssl.create_default_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)
     context.check_hostname = kafka.ssl_check_hostname
     if kafka.ssl_certfile:
         context.load_cert_chain(

@@ -26,6 +26,7 @@ from streams.core.language import detect_language
 from streams.core.nlp import load_nlp
 from streams.core.outcome import Outcome, Processed
 from streams.core.textparse import parse_text
+from streams.core.timing import StageTimer
 from streams.models import (
     Article,
     Claim,
@@ -76,15 +77,25 @@ def _merge_claims(drafts: Sequence[ClaimDraft]) -> list[tuple[str, ClaimDraft, l
 
 
 def _build(
-    event: RawEvent, parts: Sequence[ParsedArticle], docs: Sequence[Doc], config: CoreConfig
+    event: RawEvent,
+    parts: Sequence[ParsedArticle],
+    docs: Sequence[Doc],
+    config: CoreConfig,
+    timer: StageTimer,
 ) -> Processed:
     page_id = article_id(event.url, 0)
     articles: list[Article] = []
     claims: list[Claim] = []
     for part, doc in zip(parts, docs, strict=True):
         aid = article_id(event.url, part.part_index)
-        entities = extract_entities(doc)
-        merged = _merge_claims(extract_claims(doc, entities))
+        with timer("entities"):
+            entities = extract_entities(doc)
+        with timer("claims"):
+            merged = _merge_claims(extract_claims(doc, entities))
+        with timer("fingerprint"):
+            fingerprints = fingerprint(doc.text, config)
+        with timer("language"):
+            language = event.language or part.language or detect_language(doc.text)
         article_claims = [
             Claim(
                 claim_id=cid,
@@ -114,11 +125,11 @@ def _build(
                 dateline=part.dateline,
                 published_at=part.published_at,
                 fetched_at=event.fetched_at,
-                language=event.language or part.language or detect_language(doc.text),
+                language=language,
                 body=doc.text,
                 entities=entities,
                 claim_ids=[claim.claim_id for claim in article_claims],
-                fingerprints=fingerprint(doc.text, config),
+                fingerprints=fingerprints,
                 extractor=part.extractor,
             )
         )
@@ -158,6 +169,7 @@ def process_payloads(
     config: CoreConfig,
     origins: Sequence[Mapping[str, Any]] | None = None,
     nlp: Language | None = None,
+    timer: StageTimer | None = None,
 ) -> list[Outcome]:
     """Process a batch of raw messages, one outcome per payload, in input order.
 
@@ -166,19 +178,23 @@ def process_payloads(
         config (CoreConfig): pipeline settings.
         origins (Sequence[Mapping] | None): per payload, where it came from (for dead letters).
         nlp (Language | None): a loaded pipeline; loaded from `config.spacy_model` if None.
+        timer (StageTimer | None): accumulates seconds per stage when given.
 
     Returns:
         list[Processed | DeadLetter]: what each payload became. Never raises for bad input.
     """
     origins = origins if origins is not None else [{} for _ in payloads]
+    timer = timer if timer is not None else StageTimer()
     outcomes: list[Outcome | _Pending] = []
     for payload, origin in zip(payloads, origins, strict=True):
-        decoded = decode_event(payload, config=config, origin=origin)
+        with timer("decode"):
+            decoded = decode_event(payload, config=config, origin=origin)
         if isinstance(decoded, DeadLetter):
             outcomes.append(decoded)
             continue
         try:
-            parts = parse_event(decoded, config)
+            with timer("parse"):
+                parts = parse_event(decoded, config)
         except Exception as error:  # a parser bug must not stall the stream
             outcomes.append(_failure(error, payload, config, origin))
             continue
@@ -189,9 +205,10 @@ def process_payloads(
     pending = [item for item in outcomes if isinstance(item, _Pending)]
     nlp = nlp if nlp is not None or not pending else load_nlp(config.spacy_model)
     bodies = [part.body for item in pending for part in item.parts]
-    docs: Iterator[Doc] = (
-        iter(nlp.pipe(bodies, batch_size=config.spacy_batch_size)) if nlp else iter(())
-    )
+    with timer("nlp"):
+        # spaCy runs eagerly so that its time is not mixed into the enrichment stages
+        parsed = list(nlp.pipe(bodies, batch_size=config.spacy_batch_size)) if nlp else []
+    docs: Iterator[Doc] = iter(parsed)
 
     results: list[Outcome] = []
     for item, payload, origin in zip(outcomes, payloads, origins, strict=True):
@@ -200,7 +217,7 @@ def process_payloads(
             continue
         item_docs = [next(docs) for _ in item.parts]
         try:
-            results.append(_build(item.event, item.parts, item_docs, config))
+            results.append(_build(item.event, item.parts, item_docs, config, timer))
         except Exception as error:  # an enrichment bug must not stall the stream
             results.append(_failure(error, payload, config, origin))
     return results
@@ -212,6 +229,9 @@ def process_payload(
     config: CoreConfig,
     origin: Mapping[str, Any] | None = None,
     nlp: Language | None = None,
+    timer: StageTimer | None = None,
 ) -> Outcome:
     """Process one raw message; the same as a batch of one."""
-    return process_payloads([payload], config=config, origins=[origin or {}], nlp=nlp)[0]
+    return process_payloads([payload], config=config, origins=[origin or {}], nlp=nlp, timer=timer)[
+        0
+    ]

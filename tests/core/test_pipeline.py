@@ -121,3 +121,13 @@ def test_statements_repeated_in_both_stories_share_one_claim_id(
     matching = [c for c in seed_result.claims if c.text.startswith(statement)]
     assert {c.article_id for c in matching} == {page.article_id, embedded.article_id}
     assert len({c.claim_id for c in matching}) == 1
+
+
+def test_stage_timer_accounts_for_every_stage(seed_text: str) -> None:
+    from streams.core.timing import STAGES, StageTimer
+
+    timer = StageTimer()
+    process_payloads([_event(text=seed_text), b"{bad"], config=CONFIG, timer=timer)
+    assert set(timer.seconds) == set(STAGES)
+    assert all(timer.seconds[stage] > 0 for stage in STAGES)
+    assert timer.seconds["nlp"] > timer.seconds["fingerprint"]
