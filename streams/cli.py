@@ -43,6 +43,9 @@ def cli(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # client libraries log expected connection retries as errors
+        for noisy in ("aiokafka", "kafka", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 
 def _batches(items: Iterator[object], size: int) -> Iterator[list[object]]:
@@ -142,6 +145,78 @@ def schemas(directory: Path, check: bool) -> None:
     if check and stale:
         _fail(f"schemas out of date: {', '.join(stale)}; run `streams schemas` and commit them")
     click.echo(f"{len(stale)} schema(s) {'stale' if check else 'written'} in {directory}", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--topic", default=None, help="Topic to publish to (default: the input topic).")
+def produce(paths: tuple[str, ...], topic: str | None) -> None:
+    """Publish raw pages to the input topic, as a crawler would.
+
+    PATHS are the same as for `streams process`: .txt and .html pages, JSONL files of raw
+    events, directories of those, or `-` for JSONL on stdin. Each message is keyed by the
+    page URL and carries a new `trace-id` header. Needs KAFKA_BOOTSTRAP_SERVERS.
+    """
+    import asyncio
+
+    from streams.inputs import read_inputs
+    from streams.kafka_io import produce as produce_messages
+
+    settings = _settings()
+    target = topic or settings.topics.input
+    progress = tqdm(desc="produced", unit="event", file=sys.stderr, disable=None, leave=False)
+    try:
+        summary = asyncio.run(
+            produce_messages(
+                read_inputs(list(paths)),
+                kafka=settings.kafka,
+                topic=target,
+                on_sent=progress.update,
+            )
+        )
+    except StreamsError as error:
+        _fail(str(error))
+    finally:
+        progress.close()
+    click.echo(f"produced {summary.messages} events ({summary.bytes} bytes) to {target}", err=True)
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--latest", is_flag=True, help="Only records published from now on.")
+@click.option("-n", "--max-records", type=click.IntRange(min=1), default=None, help="Stop after N.")
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Stop after this many seconds without a record (default: follow forever).",
+)
+def tail(topic: str, latest: bool, max_records: int | None, idle_timeout: float | None) -> None:
+    """Print a topic's records as {"topic", "key", "value"} JSON lines.
+
+    The same line format as `streams process`, so outputs of the worker and of the
+    offline pipeline can be compared. Reads every partition without joining a consumer
+    group (nothing is committed). Needs KAFKA_BOOTSTRAP_SERVERS.
+    """
+    import asyncio
+
+    from streams.kafka_io import tail as tail_topic
+
+    settings = _settings()
+    try:
+        asyncio.run(
+            tail_topic(
+                topic,
+                kafka=settings.kafka,
+                from_beginning=not latest,
+                max_records=max_records,
+                idle_timeout=idle_timeout,
+            )
+        )
+    except StreamsError as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:
