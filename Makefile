@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 INPUT ?= ../shared/seed/000_5ff85278df32db3f.txt
 
-.PHONY: setup run process test lint typecheck schemas clean
+.PHONY: setup deps run process test lint typecheck schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,13 @@ typecheck: setup
 schemas: setup
 	$(BIN)/streams schemas
 
-## test: lint, types, schema drift and the whole pytest suite.
-test: setup lint typecheck
+## deps: Debian tools the tests use (kcat, promtool, docker-compose; Java/Maven if missing)
+## and the Kafka broker's jars from Maven Central (cached in ~/.m2 and ~/.cache/streams).
+deps: setup
+	scripts/ci-deps.sh
+
+## test: lint, types, schema drift and the whole pytest suite (with a real local Kafka).
+test: setup lint typecheck deps
 	$(BIN)/streams schemas --check
 	$(BIN)/pytest -q
 

@@ -219,6 +219,37 @@ def tail(topic: str, latest: bool, max_records: int | None, idle_timeout: float 
         pass
 
 
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".streams-data/kafka"),
+    show_default=True,
+    help="Broker data (kept between runs, so a second start takes seconds).",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=9092, show_default=True)
+def broker(data_dir: Path, port: int) -> None:
+    """Run a single-node Apache Kafka broker (KRaft) on 127.0.0.1 until Ctrl-C.
+
+    For development and tests when no cluster is configured. Needs Java 17+ and Maven:
+    the broker's jars come from Maven Central on first use (cached in ~/.m2 and
+    ~/.cache/streams). Prints the bootstrap address when the broker answers a real client.
+    """
+    from streams.localkafka import run_local_broker
+
+    try:
+        local = run_local_broker(data_dir, port)
+    except StreamsError as error:
+        _fail(str(error))
+    click.echo(f"kafka ready: KAFKA_BOOTSTRAP_SERVERS={local.bootstrap_servers}", err=True)
+    try:
+        local.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        local.stop()
+
+
 def main() -> None:
     """Console-script entry point: errors end as one line, never a traceback."""
     try:

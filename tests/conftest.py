@@ -26,3 +26,6 @@ def data_dir() -> Path:
     if not DATA_DIR.exists():
         pytest.fail(f"development data missing: {DATA_DIR}")
     return DATA_DIR
+
+
+from tests.kafka_fixtures import *  # noqa: E402, F403  (broker fixtures for tests marked `kafka`)
