@@ -17,11 +17,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## run: the service. Until the Kafka worker lands this is the offline pipeline on INPUT.
+## run: the service: the Kafka worker, plus a local single-node broker (KRaft) when
+## KAFKA_BOOTSTRAP_SERVERS is not set (Java 17+ and Maven fetch and run it).
 run: setup
-	$(BIN)/streams process $(INPUT)
+	$(BIN)/streams run
 
-process: run
+## process: the pipeline without Kafka on INPUT (files or directories), records to stdout.
+process: setup
+	$(BIN)/streams process $(INPUT)
 
 lint: setup
 	$(BIN)/ruff check streams tests benchmarks

@@ -220,6 +220,56 @@ def tail(topic: str, latest: bool, max_records: int | None, idle_timeout: float 
 
 
 @cli.command()
+@click.option("-l", "--loglevel", default="info", show_default=True, help="Worker log level.")
+def worker(loglevel: str) -> None:
+    """Run the Kafka worker: raw events in; articles, claims and dead letters out.
+
+    Consumes STREAMS_TOPICS__INPUT (raw-articles) in batches, runs the pipeline in
+    STREAMS_WORKER__PROCESSES NLP processes and publishes to the output topics, creating
+    missing topics first. Serves /metrics, /healthz and /readyz on STREAMS_WORKER__WEB_PORT
+    (6066). Stops cleanly on SIGTERM or Ctrl-C. Needs KAFKA_BOOTSTRAP_SERVERS; `streams run`
+    starts a local broker when it is not set. `faust -A streams.app.main worker` also works.
+    """
+    from streams.app import run_worker
+
+    settings = _settings()
+    try:
+        run_worker(settings, loglevel=loglevel)
+    except StreamsError as error:
+        _fail(str(error))
+
+
+@cli.command()
+@click.option("-l", "--loglevel", default="info", show_default=True, help="Worker log level.")
+def run(loglevel: str) -> None:
+    """Run the service: the worker, plus a local Kafka broker when none is configured.
+
+    With KAFKA_BOOTSTRAP_SERVERS set this is `streams worker`. Without it, a single-node
+    Apache Kafka (KRaft) starts on 127.0.0.1:9092 from jars fetched through Maven (Java 17+
+    needed; data in STREAMS_WORKER__DATA_DIR/kafka, kept between runs), then the worker;
+    the broker stops when the worker does.
+    """
+    from streams.app import run_worker
+
+    settings = _settings()
+    local = None
+    try:
+        if not settings.kafka.bootstrap_servers:
+            from streams.localkafka import run_local_broker
+
+            local = run_local_broker(settings.worker.data_dir / "kafka")
+            click.echo(f"local kafka ready at {local.bootstrap_servers}", err=True)
+            kafka = settings.kafka.model_copy(update={"bootstrap_servers": local.bootstrap_servers})
+            settings = settings.model_copy(update={"kafka": kafka})
+        run_worker(settings, loglevel=loglevel)
+    except StreamsError as error:
+        _fail(str(error))
+    finally:
+        if local is not None:
+            local.stop()
+
+
+@cli.command()
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -1,0 +1,296 @@
+"""Worker processes (`streams worker`) against a real broker: failover and broker restart.
+
+Every input is a page with a unique URL (or a bad payload with a unique key), so each can
+be accounted for in the outputs: one article per good page, one dead letter per bad one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.localkafka import LocalKafka
+from streams.settings import KafkaSettings
+from tests.kafka_fixtures import create_topic, run_async
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
+
+BAD_EVERY = 10
+"""Every tenth input is bad (not JSON), to be dead-lettered."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _page(i: int) -> str:
+    return (
+        f"Council report {i}\n\n"
+        f"The city council said on Tuesday that bridge number {i} would close for repairs "
+        f"after engineers found {i + 3} cracks in its steel supports.\n\n"
+        f'"We cannot take any risk with public safety," the mayor told reporters.'
+    )
+
+
+def _payloads(count: int) -> list[tuple[bytes, bytes]]:
+    items = []
+    for i in range(count):
+        key = f"input-{i}".encode()
+        if i % BAD_EVERY == BAD_EVERY - 1:
+            items.append((key, b"{not json " + key))
+        else:
+            event = {
+                "url": f"https://news.example/{i}",
+                "fetched_at": "2024-10-28T00:00:00Z",
+                "text": _page(i),
+            }
+            items.append((key, orjson.dumps(event)))
+    return items
+
+
+class Stack:
+    """Topics of one test and the worker processes consuming them."""
+
+    def __init__(self, broker: LocalKafka, tmp: Path, guarantee: str) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.broker = broker
+        self.tmp = tmp
+        self.topics = {
+            "INPUT": f"raw-{tag}",
+            "ARTICLES": f"articles-{tag}",
+            "CLAIMS": f"claims-{tag}",
+            "DEAD_LETTERS": f"dlq-{tag}",
+        }
+        self.app_id = f"streams-test-{tag}"
+        self.guarantee = guarantee
+        self.workers: list[tuple[subprocess.Popen[bytes], int]] = []
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.broker.bootstrap_servers, client_id="tests")
+
+    def env(self, port: int, index: int) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "STREAMS_"))}
+        env |= {f"STREAMS_TOPICS__{k}": v for k, v in self.topics.items()}
+        env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            "STREAMS_TOPICS__PARTITIONS": "4",
+            "STREAMS_WORKER__APP_ID": self.app_id,
+            "STREAMS_WORKER__WEB_PORT": str(port),
+            "STREAMS_WORKER__WEB_HOST": "127.0.0.1",
+            "STREAMS_WORKER__BATCH_SIZE": "8",
+            "STREAMS_WORKER__PROCESSING_GUARANTEE": self.guarantee,
+            "STREAMS_WORKER__DATA_DIR": str(self.tmp / f"worker-{index}"),
+        }
+        return env
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        port = _free_port()
+        index = len(self.workers)
+        log = (self.tmp / f"worker-{index}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=self.env(port, index),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.workers.append((process, port))
+        return process
+
+    def wait_ready(self, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+        port = dict((id(p), port) for p, port in self.workers)[id(process)]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert process.poll() is None, self.logs()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"worker not ready after {timeout}s\n{self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n" + path.read_text(errors="replace")[-3000:]
+            for path in sorted(self.tmp.glob("worker-*.log"))
+        )
+
+    def stop_all(self) -> None:
+        for process, _ in self.workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process, _ in self.workers:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def stack_factory(private_kafka_broker: LocalKafka, tmp_path: Path) -> Iterator[Any]:
+    stacks: list[Stack] = []
+
+    def make(guarantee: str = "at_least_once") -> Stack:
+        stack = Stack(private_kafka_broker, tmp_path, guarantee)
+        kafka = stack.kafka
+        for name in stack.topics.values():
+            run_async(create_topic(kafka, name, 4, {}))
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop_all()
+
+
+async def _produce(kafka: KafkaSettings, topic: str, items: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for key, value in items:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def _read_all(
+    kafka: KafkaSettings, topics: list[str], *, until: Any, timeout: float, committed: bool
+) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed" if committed else "read_uncommitted",
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(4)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(records):
+            batches = await consumer.getmany(timeout_ms=1000)
+            records.extend(r for batch in batches.values() for r in batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def _accounting(records: list[Any], topics: dict[str, str]) -> Counter[str]:
+    """Input key → how many times it came out (as its article, or as its dead letter)."""
+    seen: Counter[str] = Counter()
+    for record in records:
+        value = orjson.loads(record.value)
+        if record.topic == topics["ARTICLES"] and value["part_of"] is None:
+            seen["input-" + value["url"].rsplit("/", 1)[1]] += 1
+        elif record.topic == topics["DEAD_LETTERS"]:
+            seen[record.key.decode()] += 1
+    return seen
+
+
+def _complete(expected: int, topics: dict[str, str]) -> Any:
+    return lambda records: len(_accounting(records, topics)) >= expected
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+def test_two_workers_survive_a_sigkill_mid_stream(stack_factory: Any, guarantee: str) -> None:
+    """One of two workers is killed while both are busy: no input is lost; with
+    exactly_once the killed worker's uncommitted outputs are aborted, so none is doubled."""
+    stack: Stack = stack_factory(guarantee)
+    first, second = stack.start_worker(), stack.start_worker()
+    stack.wait_ready(first)
+    stack.wait_ready(second)
+    items = _payloads(240)
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], items))
+    outputs = [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]]
+    committed = guarantee == "exactly_once"
+    early = run_async(
+        _read_all(stack.kafka, outputs, until=_complete(40, stack.topics), timeout=120,
+                  committed=committed)
+    )  # fmt: skip
+    assert len(_accounting(early, stack.topics)) < len(items), "kill must happen mid-stream"
+    second.send_signal(signal.SIGKILL)
+    second.wait(timeout=30)
+    records = run_async(
+        _read_all(stack.kafka, outputs, until=_complete(len(items), stack.topics), timeout=300,
+                  committed=committed)
+    )  # fmt: skip
+    seen = _accounting(records, stack.topics)
+    missing = {f"input-{i}" for i in range(len(items))} - set(seen)
+    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
+    if guarantee == "exactly_once":
+        twice = {key: n for key, n in seen.items() if n != 1}
+        assert not twice, f"inputs published more than once: {twice}"
+    dead = [orjson.loads(r.value) for r in records if r.topic == stack.topics["DEAD_LETTERS"]]
+    assert {d["reason"] for d in dead} == {"invalid_json"}
+    origins = {(d["origin"]["partition"], d["origin"]["offset"]) for d in dead}
+    assert len(origins) == len(items) // BAD_EVERY
+    assert first.poll() is None, "the surviving worker must keep running"
+
+
+def test_worker_recovers_from_a_broker_restart_without_losing_events(
+    stack_factory: Any,
+) -> None:
+    stack: Stack = stack_factory("at_least_once")
+    worker = stack.start_worker()
+    stack.wait_ready(worker)
+    items = _payloads(60)
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], items[:30]))
+    time.sleep(2)
+    stack.broker.restart(hard=True)
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], items[30:]))
+    outputs = [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]]
+    records = run_async(
+        _read_all(
+            stack.kafka,
+            outputs,
+            until=_complete(len(items), stack.topics),
+            timeout=300,
+            committed=False,
+        )
+    )
+    seen = _accounting(records, stack.topics)
+    missing = {f"input-{i}" for i in range(len(items))} - set(seen)
+    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
+    assert worker.poll() is None, f"the worker must survive the restart\n{stack.logs()}"
+
+
+def test_sigterm_stops_the_worker_cleanly(stack_factory: Any) -> None:
+    stack: Stack = stack_factory("at_least_once")
+    worker = stack.start_worker()
+    stack.wait_ready(worker)
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], _payloads(20)))
+    time.sleep(1)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=90) == 0, stack.logs()
+    # everything it took is either published or handed back: a new worker finishes the rest
+    again = stack.start_worker()
+    stack.wait_ready(again)
+    records = run_async(
+        _read_all(
+            stack.kafka,
+            [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]],
+            until=_complete(20, stack.topics),
+            timeout=120,
+            committed=False,
+        )
+    )
+    assert len(_accounting(records, stack.topics)) == 20, stack.logs()
