@@ -10,25 +10,31 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from streams.core.config import CoreConfig
+from streams.core.decode import dead_letter
 from streams.core.outcome import Outcome, Processed
 from streams.core.records import TopicNames, encode_line, encode_value, to_records
+from streams.core.timing import STAGES, StageTimer
 
 if TYPE_CHECKING:
-    from streams.core.pipeline import process_payload, process_payloads
+    from streams.core.pipeline import process_payload, process_payloads, warm_up
 
 __all__ = [
+    "STAGES",
     "CoreConfig",
     "Outcome",
     "Processed",
+    "StageTimer",
     "TopicNames",
+    "dead_letter",
     "encode_line",
     "encode_value",
     "process_payload",
     "process_payloads",
     "to_records",
+    "warm_up",
 ]
 
-_LAZY = {"process_payload": "streams.core.pipeline", "process_payloads": "streams.core.pipeline"}
+_LAZY = dict.fromkeys(("process_payload", "process_payloads", "warm_up"), "streams.core.pipeline")
 
 
 def __getattr__(name: str) -> Any:

@@ -95,6 +95,7 @@ class Stack:
             "STREAMS_WORKER__WEB_PORT": str(port),
             "STREAMS_WORKER__WEB_HOST": "127.0.0.1",
             "STREAMS_WORKER__BATCH_SIZE": "8",
+            "STREAMS_WORKER__BROKER_SESSION_TIMEOUT_SECONDS": "10",
             "STREAMS_WORKER__PROCESSING_GUARANTEE": self.guarantee,
             "STREAMS_WORKER__DATA_DIR": str(self.tmp / f"worker-{index}"),
         }

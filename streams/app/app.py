@@ -1,0 +1,261 @@
+"""build_app(settings) → faust.App: the stream service's wiring (nothing connects here).
+
+The app consumes the input topic in batches, runs the core in a process pool and
+publishes articles, claims and dead letters (`streams.app.agents`), serves `/metrics`,
+`/healthz` and `/readyz` (`streams.app.web`) and refreshes the consumer-lag gauge on a
+timer. `run_worker(settings)` runs it until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, NoReturn
+
+import faust
+from faust.types.auth import CredentialsT
+
+from streams.app.agents import BatchHandler, FaustPublisher, Publisher, Runner, register_agent
+from streams.app.metrics import Metrics
+from streams.app.pool import NlpPool
+from streams.app.topics import MAX_REQUEST_BYTES, Topics, declare_topics, ensure_topics
+from streams.app.web import register_pages
+from streams.kafka_client import BrokerNotConfiguredError, ssl_context
+from streams.models import SCHEMA_VERSION
+from streams.settings import KafkaSettings, Settings
+
+log = logging.getLogger(__name__)
+
+LAG_INTERVAL_SECONDS = 5.0
+"""How often the consumer-lag gauge is refreshed."""
+
+MAX_POLL_INTERVAL_SECONDS = 1800.0
+"""Faust's consumer runs in its own thread and keeps polling while a batch is processed;
+this is the longest gap tolerated anyway before the member is considered stuck."""
+
+REBALANCE_TIMEOUT_SECONDS = 300.0
+"""Time members get to finish their in-flight batch and rejoin during a rebalance."""
+
+
+@dataclass
+class WorkerContext:
+    """What the agent, the web pages and the timers share."""
+
+    settings: Settings
+    topics: Topics
+    metrics: Metrics
+    pool: NlpPool
+    handler: BatchHandler
+    agent: Any = None
+    joined: bool = False
+    publish_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+_CONTEXTS: weakref.WeakKeyDictionary[faust.App, WorkerContext] = weakref.WeakKeyDictionary()
+
+
+def broker_url(kafka: KafkaSettings) -> str:
+    """`host1:port1,host2:port2` → Faust's `kafka://host1:port1;host2:port2`.
+
+    Raises:
+        BrokerNotConfiguredError: `KAFKA_BOOTSTRAP_SERVERS` is not set.
+    """
+    if not kafka.bootstrap_servers:
+        raise BrokerNotConfiguredError()
+    hosts = [host.strip() for host in kafka.bootstrap_servers.split(",") if host.strip()]
+    return "kafka://" + ";".join(hosts)
+
+
+def credentials(kafka: KafkaSettings) -> CredentialsT | None:
+    """Faust credentials for the configured security protocol (None for PLAINTEXT)."""
+    context = ssl_context(kafka)
+    if kafka.security_protocol.startswith("SASL_"):
+        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=password,
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def _package_version() -> str:
+    try:
+        return version("streams")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def context_of(app: faust.App) -> WorkerContext:
+    """The `WorkerContext` of an app made by `build_app`."""
+    return _CONTEXTS[app]
+
+
+def build_app(
+    settings: Settings,
+    *,
+    runner: Runner | None = None,
+    publisher: Publisher | None = None,
+) -> faust.App:
+    """The Faust app of the stream service, configured from `settings`; connects nothing.
+
+    Args:
+        settings (Settings): the service settings.
+        runner (Runner | None): runs the core; defaults to the NLP process pool.
+        publisher (Publisher | None): sends records; defaults to the app's producer.
+
+    Returns:
+        faust.App: the app; `context_of(app)` holds its topics, metrics, pool and agent.
+
+    Raises:
+        BrokerNotConfiguredError: `KAFKA_BOOTSTRAP_SERVERS` is not set.
+    """
+    worker = settings.worker
+    kafka = settings.kafka
+    app = faust.App(
+        worker.app_id,
+        broker=broker_url(kafka),
+        broker_credentials=credentials(kafka),
+        broker_client_id=kafka.client_id,
+        processing_guarantee=worker.processing_guarantee,
+        store=worker.store,
+        datadir=str(worker.data_dir),
+        web_enabled=True,
+        web_bind=worker.web_host,
+        web_port=worker.web_port,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topics.partitions,
+        topic_replication_factor=settings.topics.replication_factor,
+        broker_session_timeout=worker.broker_session_timeout_seconds,
+        broker_request_timeout=worker.broker_request_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, worker.broker_session_timeout_seconds / 3),
+        broker_max_poll_interval=MAX_POLL_INTERVAL_SECONDS,
+        broker_rebalance_timeout=REBALANCE_TIMEOUT_SECONDS,
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=MAX_REQUEST_BYTES,
+        producer_acks=-1,
+        stream_wait_empty=True,
+        autodiscover=False,
+    )
+    outputs = settings.topics.outputs()
+    metrics = Metrics(
+        version=_package_version(),
+        schema_version=SCHEMA_VERSION,
+        model=settings.core.spacy_model,
+        output_topics=(outputs.articles, outputs.claims, outputs.dead_letters),
+    )
+    pool = NlpPool(
+        settings.core,
+        worker.processes,
+        on_queue_depth=metrics.pool_queue_depth.set,
+        on_restart=metrics.pool_restarts.inc,
+    )
+    topics = declare_topics(app, settings.topics)
+    lock = asyncio.Lock()
+    handler = BatchHandler(
+        runner=runner or pool,
+        publisher=publisher or FaustPublisher(app),
+        topics=outputs,
+        config=settings.core,
+        metrics=metrics,
+        publish_lock=lock,
+    )
+    context = WorkerContext(settings, topics, metrics, pool, handler, publish_lock=lock)
+    _CONTEXTS[app] = context
+    context.agent = register_agent(
+        app,
+        topics,
+        handler,
+        batch_size=worker.batch_size,
+        within_seconds=worker.batch_within_seconds,
+        before_start=lambda: _start(
+            context, create_topics=publisher is None, start_pool=runner is None
+        ),
+    )
+    register_pages(app, context)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode's stub is too narrow
+    def _joined(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        context.joined = True
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    def _stop_pool(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        pool.shutdown()
+
+    async def _update_lag() -> None:
+        update_lag(app, metrics)
+
+    app.timer(LAG_INTERVAL_SECONDS)(_update_lag)
+
+    return app
+
+
+async def _start(context: WorkerContext, *, create_topics: bool, start_pool: bool) -> None:
+    """Before the first batch: create missing topics, load the model in the pool."""
+    if create_topics:
+        await ensure_topics(context.topics)
+    if start_pool and not context.pool.ready:
+        await context.pool.start()
+        context.metrics.model_load_seconds.set(context.pool.model_load_seconds or 0.0)
+
+
+def update_lag(app: faust.App, metrics: Metrics) -> None:
+    """Set `streams_consumer_lag` for every assigned partition.
+
+    Lag = the partition's high watermark (last stable offset when exactly-once) minus
+    the offset committed by this worker; before its first commit, minus the next offset
+    to read. Partitions no longer assigned are removed from the gauge.
+    """
+    try:
+        assigned = app.consumer.assignment()
+    except Exception:  # consumer not started yet
+        return
+    committed = app.monitor.tp_committed_offsets
+    read = app.monitor.tp_read_offsets
+    seen = set()
+    for tp in assigned:
+        try:
+            highwater = app.consumer.highwater(tp)
+        except Exception:
+            continue
+        if highwater is None:
+            continue
+        done = committed.get(tp)
+        if done is None and tp in read:
+            done = read[tp] + 1
+        if done is None:
+            continue
+        labels = (tp.topic, str(tp.partition))
+        metrics.consumer_lag.labels(*labels).set(max(0, highwater - done))
+        seen.add(labels)
+    for labels in list(_lag_labels(metrics)):
+        if labels not in seen:
+            metrics.consumer_lag.remove(*labels)
+
+
+def _lag_labels(metrics: Metrics) -> list[tuple[str, str]]:
+    return [
+        (sample.labels["topic"], sample.labels["partition"])
+        for family in metrics.consumer_lag.collect()
+        for sample in family.samples
+    ]
+
+
+def run_worker(settings: Settings, *, loglevel: str = "info") -> NoReturn:
+    """Run the worker until SIGTERM/SIGINT, then exit (what `streams worker` calls).
+
+    Args:
+        settings (Settings): the service settings.
+        loglevel (str): Faust's log level. Defaults to "info".
+    """
+    app = build_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel)
+    worker.execute_from_commandline()
+    raise SystemExit(0)  # pragma: no cover - execute_from_commandline exits

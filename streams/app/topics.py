@@ -1,0 +1,89 @@
+"""Topic declarations: names, partitions and replication from `TopicSettings`.
+
+Keys and values are raw bytes (`raw` codec): values are the JSON bytes of
+`streams.models` records made by `streams.core.encode_value`, keys the record keys
+(`article_id`, `claim_id`, the input's key for dead letters), so the outputs can be
+compacted by a downstream operator. The topics keep the broker's default cleanup
+policy (delete).
+
+An article can be larger than Kafka's default 1 MiB message limit, and a dead letter
+keeps an input of up to `STREAMS_CORE__MAX_EVENT_BYTES` (5 MiB), so every topic the
+service creates accepts messages up to `MAX_MESSAGE_BYTES`, and the producer's request
+limit is raised to match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from streams.settings import TopicSettings
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+"""`max.message.bytes` of the topics the service creates."""
+
+MAX_REQUEST_BYTES = MAX_MESSAGE_BYTES + 64 * 1024
+"""Producer `max_request_size`: one record of `MAX_MESSAGE_BYTES` plus its framing."""
+
+RECORD_OVERHEAD_BYTES = 1024
+"""Room for a record's headers and framing when checking a record against the limit."""
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The service's topics, declared on the app."""
+
+    input: faust.TopicT
+    articles: faust.TopicT
+    claims: faust.TopicT
+    dead_letters: faust.TopicT
+
+    def outputs(self) -> tuple[faust.TopicT, ...]:
+        """The topics the worker publishes to."""
+        return (self.articles, self.claims, self.dead_letters)
+
+    def all(self) -> tuple[faust.TopicT, ...]:
+        """Every topic, input first."""
+        return (self.input, *self.outputs())
+
+
+def declare_topics(app: faust.App, topics: TopicSettings) -> Topics:
+    """Declare the input, output and dead-letter topics on `app` (nothing connects).
+
+    The input topic is declared `internal`, so Faust creates it (when missing) before
+    it subscribes; `ensure_topics` creates the outputs at start-up.
+
+    Args:
+        app (faust.App): the app.
+        topics (TopicSettings): names, partitions and replication factor.
+
+    Returns:
+        Topics: the declared topics.
+    """
+
+    def topic(name: str, *, internal: bool = False) -> faust.TopicT:
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=topics.partitions,
+            replicas=topics.replication_factor,
+            config={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
+            internal=internal,
+        )
+
+    return Topics(
+        input=topic(topics.input, internal=True),
+        articles=topic(topics.articles),
+        claims=topic(topics.claims),
+        dead_letters=topic(topics.dead_letters),
+    )
+
+
+async def ensure_topics(topics: Topics) -> None:
+    """Create every topic that does not exist yet (existing topics are left as they are)."""
+    for topic in topics.all():
+        await topic.maybe_declare()

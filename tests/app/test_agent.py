@@ -1,0 +1,165 @@
+"""The agent in memory (`agent.test_context()`): what it publishes, in what order, when it acks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
+
+from streams.app import build_app, context_of
+from streams.core import CoreConfig, encode_value, process_payloads, to_records
+from streams.models import SCHEMA_VERSION
+from tests.app.conftest import InlineRunner, MemoryPublisher, Sent, sync, worker_settings
+
+SEED_URL = "file:///work/shared/seed/000_5ff85278df32db3f.txt"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _event(text: str, url: str = SEED_URL) -> bytes:
+    return orjson.dumps({"url": url, "fetched_at": "2024-10-28T12:00:00Z", "text": text})
+
+
+BAD = [
+    b"\xff\xfe not utf-8",
+    b"{not json",
+    orjson.dumps({"url": "https://example.com/x", "fetched_at": "2024-10-28T00:00:00Z"}),
+    orjson.dumps({"url": 1, "fetched_at": "yesterday", "text": "x"}),
+]
+
+
+async def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the agent")
+        await asyncio.sleep(0.02)
+
+
+async def _run(
+    messages: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
+    publisher: MemoryPublisher,
+    *,
+    core: CoreConfig | None = None,
+    expect_acks: bool = True,
+    **worker: Any,
+) -> tuple[Any, list[Any]]:
+    settings = worker_settings(core=core, batch_size=8, batch_within_seconds=0.05, **worker)
+    app = build_app(settings, runner=InlineRunner(settings.core), publisher=publisher)
+    context = context_of(app)
+    async with context.agent.test_context() as agent:
+        events = [
+            await agent.put(value, key=key, headers=headers, wait=False)
+            for key, value, headers in messages
+        ]
+        if expect_acks:
+            await _wait(lambda: all(event.message.acked for event in events))
+        else:
+            await asyncio.sleep(3)
+    return context, events
+
+
+def _expected(payloads: list[bytes], keys: list[str | None], topic: str, settings: Any) -> list:
+    origins = [{"topic": topic, "partition": 0, "offset": i} for i in range(len(payloads))]
+    outcomes = process_payloads(payloads, config=settings.core, origins=origins)
+    return [
+        (record.topic, record.key.encode() if record.key else None, encode_value(record.value))
+        for outcome, key in zip(outcomes, keys, strict=True)
+        for record in to_records(outcome, topics=settings.topics.outputs(), input_key=key)
+    ]
+
+
+@sync
+async def test_publishes_the_records_of_streams_process_in_input_order(seed_text: str) -> None:
+    payloads = [_event(seed_text), *BAD]
+    keys = [SEED_URL, "bad-0", "bad-1", "bad-2", "bad-3"]
+    publisher = MemoryPublisher()
+    trace = [("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+    messages = [
+        (key.encode(), payload, trace if i == 0 else [])
+        for i, (key, payload) in enumerate(zip(keys, payloads, strict=True))
+    ]
+    context, _ = await _run(messages, publisher)
+
+    settings = context.settings
+    expected = _expected(payloads, keys, settings.topics.input, settings)
+    assert [(s.topic, s.key, s.value) for s in publisher.sent] == expected
+    outputs = settings.topics
+    first: Sent = publisher.sent[0]
+    assert first.topic == outputs.articles
+    headers = dict(first.headers)
+    assert headers["schema_version"] == SCHEMA_VERSION.encode()
+    assert headers["content-type"] == b"application/json"
+    assert headers["origin-topic"] == outputs.input.encode()
+    assert (headers["origin-partition"], headers["origin-offset"]) == (b"0", b"0")
+    assert headers["trace-id"] == b"0af7651916cd43dd8448eb211c80319c"
+    letters = [s for s in publisher.sent if s.topic == outputs.dead_letters]
+    assert [orjson.loads(s.value)["reason"] for s in letters] == [
+        "not_utf8",
+        "invalid_json",
+        "no_content",
+        "invalid_event",
+    ]
+    assert [orjson.loads(s.value)["origin"]["offset"] for s in letters] == [1, 2, 3, 4]
+    assert all("trace-id" not in dict(s.headers) for s in letters)
+
+    metrics = context.metrics
+    assert metrics.events_consumed._value.get() == 5
+    assert metrics.dead_letters.labels(reason="not_utf8")._value.get() == 1
+    assert metrics.records_published.labels(topic=outputs.claims)._value.get() == sum(
+        1 for s in publisher.sent if s.topic == outputs.claims
+    )
+    assert metrics.in_flight_events._value.get() == 0
+
+
+@sync
+async def test_acks_only_after_every_record_is_acknowledged(seed_text: str) -> None:
+    publisher = MemoryPublisher(
+        refuse=lambda sent: KafkaTimeoutError() if b'"kind"' in sent.value else None
+    )
+    _, events = await _run(
+        [(b"k", _event(seed_text), []), (b"k2", BAD[0], [])], publisher, expect_acks=False
+    )
+    assert publisher.sent, "the batch was published"
+    assert not any(event.message.acked for event in events), "nothing acked after a failure"
+
+
+@sync
+async def test_a_record_the_broker_refuses_becomes_a_dead_letter(seed_text: str) -> None:
+    publisher = MemoryPublisher(
+        refuse=lambda sent: (
+            MessageSizeTooLargeError("too big") if sent.topic.startswith("articles") else None
+        )
+    )
+    context, _ = await _run([(b"page", _event(seed_text), [])], publisher)
+    letters = [s for s in publisher.acknowledged if s.topic == context.settings.topics.dead_letters]
+    assert len(letters) == 1
+    letter = orjson.loads(letters[0].value)
+    assert letter["reason"] == "too_large"
+    assert "MessageSizeTooLargeError" in letter["message"]
+    assert letter["origin"] == {"topic": context.settings.topics.input, "partition": 0, "offset": 0}
+    assert letters[0].key == b"page"
+
+
+@sync
+async def test_records_over_the_topic_limit_are_dead_lettered_without_sending(
+    seed_text: str,
+) -> None:
+    publisher = MemoryPublisher()
+    settings_limit = 4096  # the seed's articles are ~10 KB
+    settings = worker_settings(batch_size=8, batch_within_seconds=0.05)
+    app = build_app(settings, runner=InlineRunner(settings.core), publisher=publisher)
+    context = context_of(app)
+    context.handler.max_message_bytes = settings_limit
+    async with context.agent.test_context() as agent:
+        event = await agent.put(_event(seed_text), key=b"page", wait=False)
+        await _wait(lambda: event.message.acked)
+    assert [s.topic for s in publisher.sent] == [settings.topics.dead_letters]
+    letter = orjson.loads(publisher.sent[0].value)
+    assert letter["reason"] == "too_large"
+    assert letter["payload_sha256"]

@@ -1,0 +1,81 @@
+"""The NLP process pool: results equal the core's, and a crashing input is dead-lettered."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.app.pool import ChunkResult, NlpPool, process_chunk
+from streams.core import CoreConfig, Processed, encode_value, process_payloads
+from streams.models import DeadLetter, RejectReason
+from tests.app.conftest import sync
+
+pytestmark = pytest.mark.timeout(120)
+
+GOOD = orjson.dumps(
+    {
+        "url": "https://example.com/a",
+        "fetched_at": "2024-10-28T00:00:00Z",
+        "text": 'NATO chief Mark Rutte said on Monday: "We stand with Ukraine."',
+    }
+)
+POISON = b'{"crash": true}'
+
+
+def crashing_chunk(
+    payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]], config: CoreConfig
+) -> ChunkResult:
+    """A pool task whose process dies on the poison input (like a segfault)."""
+    if POISON in payloads:
+        os._exit(3)
+    return process_chunk(payloads, origins, config)
+
+
+@sync
+async def test_pool_returns_what_the_core_returns() -> None:
+    config = CoreConfig()
+    pool = NlpPool(config, 2)
+    await pool.start()
+    try:
+        assert pool.ready and pool.model_load_seconds and pool.model_load_seconds > 0
+        payloads = [GOOD, b"not json", GOOD]
+        origins = [{"offset": i} for i in range(3)]
+        outcomes, seconds = await pool.run(payloads, origins)
+    finally:
+        pool.shutdown()
+    expected = process_payloads(payloads, config=config, origins=origins)
+    assert [_bytes(o) for o in outcomes] == [_bytes(o) for o in expected]
+    assert seconds["nlp"] > 0
+    assert not pool.ready
+
+
+@sync
+async def test_a_crashing_input_is_dead_lettered_and_its_batch_mates_processed() -> None:
+    restarts = []
+    pool = NlpPool(CoreConfig(), 1, task=crashing_chunk, on_restart=lambda: restarts.append(1))
+    await pool.start()
+    try:
+        outcomes, _ = await pool.run(
+            [GOOD, POISON, b"not json"], [{"offset": 0}, {"offset": 1}, {"offset": 2}]
+        )
+        again, _ = await pool.run([GOOD], [{"offset": 3}])  # the pool works afterwards
+    finally:
+        pool.shutdown()
+    assert isinstance(outcomes[0], Processed)
+    assert isinstance(outcomes[1], DeadLetter)
+    assert outcomes[1].reason == RejectReason.PROCESSING_ERROR
+    assert outcomes[1].origin == {"offset": 1}
+    assert outcomes[1].payload == POISON.decode()
+    assert isinstance(outcomes[2], DeadLetter) and outcomes[2].reason == "invalid_json"
+    assert isinstance(again[0], Processed)
+    assert len(restarts) == 2  # once for the batch, once for the poison input alone
+
+
+def _bytes(outcome: Any) -> list[bytes]:
+    if isinstance(outcome, Processed):
+        return [encode_value(v) for v in (*outcome.articles, *outcome.claims)]
+    return [encode_value(outcome)]
