@@ -31,6 +31,17 @@ class KafkaUnavailableError(StreamsError):
     """The broker cannot be reached or refused the request."""
 
 
+async def _start(client: AIOKafkaProducer | AIOKafkaConsumer, kafka: KafkaSettings) -> None:
+    """Start a client, or fail with one clear line (and no half-open connections)."""
+    try:
+        await client.start()
+    except KafkaError as error:
+        await client.stop()
+        raise KafkaUnavailableError(
+            f"cannot reach Kafka at {kafka.bootstrap_servers} ({error}); is the broker running?"
+        ) from error
+
+
 @dataclass(frozen=True)
 class ProduceSummary:
     """What `produce` sent."""
@@ -65,13 +76,7 @@ async def produce(
     producer = AIOKafkaProducer(
         **client_options(kafka), acks="all", max_request_size=max_request_size
     )
-    try:
-        await producer.start()
-    except KafkaError as error:
-        await producer.stop()
-        raise KafkaUnavailableError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers} ({error}); is the broker running?"
-        ) from error
+    await _start(producer, kafka)
     count = size = 0
     try:
         pending = []
@@ -162,13 +167,7 @@ async def tail(
     """
     sink = out or sys.stdout.buffer
     consumer = AIOKafkaConsumer(**client_options(kafka), enable_auto_commit=False)
-    try:
-        await consumer.start()
-    except KafkaError as error:
-        await consumer.stop()
-        raise KafkaUnavailableError(
-            f"cannot reach Kafka at {kafka.bootstrap_servers} ({error}); is the broker running?"
-        ) from error
+    await _start(consumer, kafka)
     printed = 0
     try:
         partitions = await _partitions(kafka, topic)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +36,7 @@ from tests.app.conftest import worker_settings
 from tests.conftest import REPO_ROOT, SEED_PATH
 from tests.core.pages import render_page, seed_page
 from tests.kafka_fixtures import run_async
+from tests.tools import require_tool
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(60)]
 
@@ -330,9 +330,7 @@ async def _committed(
 def test_promtool_check_metrics_reports_nothing(
     start_worker: Any, kafka_settings: KafkaSettings
 ) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool is missing: apt-get install -y prometheus", pytrace=False)
+    promtool = require_tool("promtool", "prometheus")
     worker = start_worker()
     run_async(_produce(kafka_settings, worker.settings.topics.input, [(b"k", b"{oops", [])]))
     deadline = time.monotonic() + 30

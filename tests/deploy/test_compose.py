@@ -13,7 +13,6 @@ import fnmatch
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import yaml
 
 from streams.settings import KafkaSettings, Settings, WorkerSettings
 from tests.conftest import REPO_ROOT
+from tests.tools import require_tool
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -36,13 +36,7 @@ WEB_PORT = WorkerSettings().web_port  # 6066
 
 def docker_compose() -> str:
     """The docker-compose executable; a missing one fails the suite (CI installs it)."""
-    path = shutil.which("docker-compose")
-    if path is None:
-        pytest.fail(
-            "docker-compose not found: install Debian's package (apt-get install docker-compose);"
-            " .ci/run installs it in CI"
-        )
-    return path
+    return require_tool("docker-compose", "docker-compose")
 
 
 def _compose(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
+from tests.tools import require_tool
 
 DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "dashboards" / "streams.json"
 DATASOURCES = REPO_ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
@@ -52,13 +52,7 @@ _PROMQL_KEYWORDS = frozenset(_OPERATOR_WORDS + _GROUPING_WORDS)
 
 def promtool() -> str:
     """The promtool executable; a missing one fails the suite (CI installs it)."""
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool not found: install Debian's package (apt-get install prometheus);"
-            " .ci/run installs it in CI"
-        )
-    return path
+    return require_tool("promtool", "prometheus")
 
 
 def metric_names(expr: str) -> set[str]:
