@@ -26,11 +26,25 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return Settings()
-    except ValueError as error:
-        first = str(error).splitlines()
-        _fail(f"invalid configuration: {' '.join(first[:3])}; check the STREAMS_* variables", 2)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or error.title}: "
+            f"{str(item['msg']).removeprefix('Value error, ')}"
+            for item in error.errors()[:3]
+        )
+        _fail(f"invalid configuration ({problems}); check the KAFKA_* and STREAMS_* variables", 2)
+
+
+def _wait_for_broker(settings: Settings) -> None:
+    import asyncio
+
+    from streams.kafka_io import check_broker
+
+    asyncio.run(check_broker(settings.kafka))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -234,6 +248,7 @@ def worker(loglevel: str) -> None:
 
     settings = _settings()
     try:
+        _wait_for_broker(settings)
         run_worker(settings, loglevel=loglevel)
     except StreamsError as error:
         _fail(str(error))
@@ -261,6 +276,7 @@ def run(loglevel: str) -> None:
             click.echo(f"local kafka ready at {local.bootstrap_servers}", err=True)
             kafka = settings.kafka.model_copy(update={"bootstrap_servers": local.bootstrap_servers})
             settings = settings.model_copy(update={"kafka": kafka})
+        _wait_for_broker(settings)
         run_worker(settings, loglevel=loglevel)
     except StreamsError as error:
         _fail(str(error))

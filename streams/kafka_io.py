@@ -111,6 +111,31 @@ async def _settle(
     pending.clear()
 
 
+async def check_broker(kafka: KafkaSettings, *, timeout: float = 30.0) -> None:
+    """Wait until the cluster answers a metadata request, retrying for `timeout` seconds.
+
+    Raises:
+        KafkaUnavailableError: it did not answer in time (wrong address, broker down,
+            wrong credentials).
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(**client_options(kafka), request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.describe_cluster()
+            return
+        except KafkaError as error:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise KafkaUnavailableError(
+                    f"cannot reach Kafka at {kafka.bootstrap_servers} after {timeout:.0f}s "
+                    f"({type(error).__name__}); check KAFKA_BOOTSTRAP_SERVERS and the broker"
+                ) from error
+            await asyncio.sleep(1.0)
+        finally:
+            await admin.close()
+
+
 async def _partitions(kafka: KafkaSettings, topic: str) -> list[int]:
     """Partition ids of `topic`, from a fresh metadata request."""
     admin = AIOKafkaAdminClient(**client_options(kafka))

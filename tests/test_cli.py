@@ -118,3 +118,15 @@ def test_invalid_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     err = done.stderr.decode().strip()
     assert err.startswith("streams: error: invalid configuration") and "\n" not in err
+
+
+def test_kafka_configuration_errors_name_the_variable() -> None:
+    import os
+
+    env = {**os.environ, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+    env.pop("KAFKA_SASL_MECHANISM", None)
+    done = subprocess.run([*STREAMS, "worker"], capture_output=True, timeout=60, env=env)
+    assert done.returncode == 2
+    err = done.stderr.decode().strip()
+    assert "KAFKA_SASL_MECHANISM is required" in err and "\n" not in err
+    assert "Traceback" not in err

@@ -84,3 +84,14 @@ def test_unreachable_broker_is_one_clear_line() -> None:
     assert done.returncode == 1
     err = done.stderr.decode().strip()
     assert err.startswith("streams: error: cannot reach Kafka at 127.0.0.1:1") and "\n" not in err
+
+
+def test_check_broker_answers_for_a_live_broker_and_fails_clearly_for_a_dead_one(
+    kafka_settings: KafkaSettings,
+) -> None:
+    from streams.kafka_io import check_broker
+
+    run_async(check_broker(kafka_settings, timeout=10))
+    dead = KafkaSettings(bootstrap_servers="127.0.0.1:1")
+    with pytest.raises(KafkaUnavailableError, match=r"cannot reach Kafka at 127.0.0.1:1 after 2s"):
+        run_async(check_broker(dead, timeout=2))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -32,3 +34,27 @@ class CoreConfig(BaseModel):
     simhash_shingle_words: int = Field(default=3, ge=1)
     lsh_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     claim_id_strategy: str = "claim-norm.v1"
+    dedupe_strategy: str = Field(
+        default="kmv-containment.v1",
+        description="Versioned name of the near-duplicate confirm score (streams.core.dedupe).",
+    )
+    dedupe_sketch_size: int = Field(
+        default=256,
+        ge=16,
+        description="Bottom-k shingle hashes kept per article to confirm near-duplicates.",
+    )
+    dedupe_anchor_keys: int = Field(
+        default=8,
+        ge=0,
+        description="Smallest sketch hashes also used as candidate keys (finds trimmed copies).",
+    )
+    dedupe_threshold: float = Field(
+        default=0.7,
+        gt=0.0,
+        le=1.0,
+        description="Containment score at or above which an article duplicates an earlier one.",
+    )
+    dedupe_retention: dt.timedelta = Field(
+        default=dt.timedelta(days=7),
+        description="How long an article stays in the dedupe state (ISO 8601 or seconds).",
+    )

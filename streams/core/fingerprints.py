@@ -17,6 +17,11 @@ Fingerprint strategy ``minhash-simhash.v1``:
   with shingle Jaccard ≥ 0.5 share at least one band key with probability ≥ 0.97, at 0.3
   with about 0.17, at 0.2 with about 0.008. Band keys are candidates; a dedupe stage confirms
   with the signatures' Jaccard estimate.
+
+Shingle sketch (``streams.core.dedupe`` strategy ``kmv-containment.v1``): the k smallest
+distinct xxh32 hashes (seed 2) of the body's word 5-shingles (a KMV / bottom-k sketch), plus
+the exact number of distinct shingles. Bodies with at most k shingles keep every hash, so
+their similarity is exact. 4 bytes per hash: 1,028 bytes at k = 256.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -39,6 +45,7 @@ from streams.models import FingerprintParams, Fingerprints
 NORMALISATION = "nfkc-casefold-words.v1"
 SIMHASH_BITS = 64
 MINHASH_SEED = 1
+SKETCH_SEED = 2
 
 _WORD = re.compile(r"\w+")
 _PARENTHETICAL = re.compile(r"\s*[\(\[][^\)\]\n]{0,40}[\)\]]")
@@ -205,3 +212,53 @@ def minhash_similarity(a: Fingerprints, b: Fingerprints) -> float:
 def simhash_distance(a: Fingerprints, b: Fingerprints) -> int:
     """Hamming distance between two SimHashes (0 = same, ≤ 3 = near copy)."""
     return (int(a.simhash, 16) ^ int(b.simhash, 16)).bit_count()
+
+
+# --------------------------------------------------------------------------- shingle sketch
+
+
+@dataclass(frozen=True, slots=True)
+class ShingleSketch:
+    """Bottom-k sketch of a body's word shingles, to confirm near-duplicate candidates.
+
+    `hashes` are the k smallest distinct 32-bit shingle hashes, ascending (all of them when
+    the body has at most k distinct shingles); `size` is the exact number of distinct
+    shingles, so intersections can be estimated from a Jaccard estimate.
+    """
+
+    hashes: tuple[int, ...]
+    size: int
+
+    def to_bytes(self) -> bytes:
+        """Compact encoding: size, then the hashes, all little-endian uint32."""
+        return np.asarray((self.size, *self.hashes), dtype="<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ShingleSketch:
+        """Inverse of `to_bytes`."""
+        values = np.frombuffer(data, dtype="<u4")
+        return cls(hashes=tuple(int(v) for v in values[1:]), size=int(values[0]))
+
+
+def shingle_sketch(body: str, config: CoreConfig) -> ShingleSketch:
+    """Bottom-k sketch of the normalised body's word shingles (see the module docstring).
+
+    Args:
+        body (str): the article body.
+        config (CoreConfig): `minhash_shingle_words` (shingle size) and
+            `dedupe_sketch_size` (k).
+
+    Returns:
+        ShingleSketch: the k smallest distinct shingle hashes, ascending, and the number of
+        distinct shingles.
+    """
+    shingles = _shingles(_words(body), config.minhash_shingle_words)
+    distinct = np.unique(
+        np.fromiter(
+            (xxhash.xxh32_intdigest(s, seed=SKETCH_SEED) for s in shingles),
+            dtype=np.uint32,
+            count=len(shingles),
+        )
+    )
+    kept = distinct[: config.dedupe_sketch_size]
+    return ShingleSketch(hashes=tuple(int(v) for v in kept), size=int(distinct.size))
