@@ -171,7 +171,38 @@ class Article(_Record):
     claim_ids: list[str] = Field(default_factory=list)
     fingerprints: Fingerprints
     extractor: str = Field(description="Which parser produced the article (versioned name).")
+    duplicate_of: str | None = Field(
+        default=None,
+        description="Id of the first-seen article this one copies (exact or near duplicate).",
+    )
+    cluster_id: str | None = Field(
+        default=None, description="Stable story id shared by an article and all its copies."
+    )
+    similarity: float | None = Field(
+        default=None, description="Similarity to `duplicate_of` (1.0 for an exact copy)."
+    )
     schema_version: str = SCHEMA_VERSION
+
+
+class ArticlePart(_Record):
+    """A parsed story waiting for NLP (internal topic between the parse and enrich stages)."""
+
+    article_id: str
+    part_of: str | None
+    url: str
+    source: str | None
+    section: str | None
+    title: str | None
+    byline: str | None
+    authors: list[str]
+    dateline: Dateline | None
+    published_at: str | None
+    fetched_at: dt.datetime
+    language: str | None = Field(description="Language hint of the event or the page, if any.")
+    body: str
+    fingerprints: Fingerprints
+    extractor: str
+    origin: dict[str, Any] = Field(default_factory=dict)
 
 
 class Claim(_Record):

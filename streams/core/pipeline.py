@@ -8,8 +8,7 @@ bodies of a whole batch and returns exactly what `process_event` returns for eac
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from spacy.language import Language
@@ -29,6 +28,7 @@ from streams.core.textparse import parse_text
 from streams.core.timing import StageTimer
 from streams.models import (
     Article,
+    ArticlePart,
     Claim,
     DeadLetter,
     Mention,
@@ -37,14 +37,6 @@ from streams.models import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """An event parsed into stories, waiting for NLP."""
-
-    event: RawEvent
-    parts: tuple[ParsedArticle, ...]
 
 
 def parse_event(event: RawEvent, config: CoreConfig) -> tuple[ParsedArticle, ...]:
@@ -76,64 +68,103 @@ def _merge_claims(drafts: Sequence[ClaimDraft]) -> list[tuple[str, ClaimDraft, l
     ]
 
 
-def _build(
-    event: RawEvent,
-    parts: Sequence[ParsedArticle],
-    docs: Sequence[Doc],
-    config: CoreConfig,
-    timer: StageTimer,
-) -> Processed:
+def parts_of(event: RawEvent, stories: Sequence[ParsedArticle], config: CoreConfig,
+             origin: Mapping[str, Any]) -> list[ArticlePart]:  # fmt: skip
+    """The stories of one event as internal records: ids, metadata, body and fingerprints."""
     page_id = article_id(event.url, 0)
-    articles: list[Article] = []
-    claims: list[Claim] = []
-    for part, doc in zip(parts, docs, strict=True):
-        aid = article_id(event.url, part.part_index)
-        with timer("entities"):
-            entities = extract_entities(doc)
-        with timer("claims"):
-            merged = _merge_claims(extract_claims(doc, entities))
-        with timer("fingerprint"):
-            fingerprints = fingerprint(doc.text, config)
-        with timer("language"):
-            language = event.language or part.language or detect_language(doc.text)
-        article_claims = [
-            Claim(
-                claim_id=cid,
-                kind=draft.kind,
-                text=draft.text,
-                speaker=draft.speaker,
-                cue=draft.cue,
-                quantities=list(draft.quantities),
-                mentions=mentions,
-                article_id=aid,
-                url=event.url,
-                published_at=part.published_at,
-            )
-            for cid, draft, mentions in merged
-        ]
-        claims.extend(article_claims)
-        articles.append(
-            Article(
-                article_id=aid,
-                part_of=page_id if part.part_index > 0 else None,
-                url=event.url,
-                source=part.source or event.source,
-                section=part.section,
-                title=part.title,
-                byline=part.byline,
-                authors=list(part.authors),
-                dateline=part.dateline,
-                published_at=part.published_at,
-                fetched_at=event.fetched_at,
-                language=language,
-                body=doc.text,
-                entities=entities,
-                claim_ids=[claim.claim_id for claim in article_claims],
-                fingerprints=fingerprints,
-                extractor=part.extractor,
-            )
+    return [
+        ArticlePart(
+            article_id=article_id(event.url, story.part_index),
+            part_of=page_id if story.part_index > 0 else None,
+            url=event.url,
+            source=story.source or event.source,
+            section=story.section,
+            title=story.title,
+            byline=story.byline,
+            authors=list(story.authors),
+            dateline=story.dateline,
+            published_at=story.published_at,
+            fetched_at=event.fetched_at,
+            language=event.language or story.language,
+            body=story.body,
+            fingerprints=fingerprint(story.body, config),
+            extractor=story.extractor,
+            origin=dict(origin),
         )
-    return Processed(articles=tuple(articles), claims=tuple(claims))
+        for story in stories
+    ]
+
+
+def _enrich(part: ArticlePart, doc: Doc, timer: StageTimer) -> Processed:
+    """Entities, claims and language of one parsed story."""
+    with timer("entities"):
+        entities = extract_entities(doc)
+    with timer("claims"):
+        merged = _merge_claims(extract_claims(doc, entities))
+    with timer("language"):
+        language = part.language or detect_language(part.body)
+    claims = tuple(
+        Claim(
+            claim_id=cid,
+            kind=draft.kind,
+            text=draft.text,
+            speaker=draft.speaker,
+            cue=draft.cue,
+            quantities=list(draft.quantities),
+            mentions=mentions,
+            article_id=part.article_id,
+            url=part.url,
+            published_at=part.published_at,
+        )
+        for cid, draft, mentions in merged
+    )
+    article = Article(
+        **part.model_dump(exclude={"origin", "language"}),
+        language=language,
+        entities=entities,
+        claim_ids=[claim.claim_id for claim in claims],
+    )
+    return Processed(articles=(article,), claims=claims)
+
+
+def reuse_enrichment(part: ArticlePart, earlier: Processed) -> Processed:
+    """The enrichment of an exact copy, taken from the first article with the same body.
+
+    Entities and claims depend on the body alone, so the result equals running NLP again
+    (a test checks this); only the copy's own ids and metadata change.
+
+    Args:
+        part (ArticlePart): the copy.
+        earlier (Processed): the first article with an identical body, and its claims.
+
+    Returns:
+        Processed: the copy's article and claims.
+
+    Raises:
+        ValueError: the bodies differ (offsets would not fit).
+    """
+    (first,) = earlier.articles
+    if first.body != part.body:
+        raise ValueError("enrichment can only be reused for an identical body")
+    language = part.language or first.language
+    article = Article.model_validate(
+        {
+            **first.model_dump(),
+            **part.model_dump(exclude={"origin", "language", "body"}),
+            "language": language,
+        }
+    )
+    claims = tuple(
+        claim.model_copy(
+            update={
+                "article_id": part.article_id,
+                "url": part.url,
+                "published_at": part.published_at,
+            }
+        )
+        for claim in earlier.claims
+    )
+    return Processed(articles=(article,), claims=claims)
 
 
 def _empty(
@@ -163,6 +194,81 @@ def _failure(
     )
 
 
+def parse_payloads(
+    payloads: Sequence[bytes],
+    *,
+    config: CoreConfig,
+    origins: Sequence[Mapping[str, Any]] | None = None,
+    timer: StageTimer | None = None,
+) -> list[list[ArticlePart] | DeadLetter]:
+    """Decode and parse a batch (no NLP): the stories of each payload, or why there are none.
+
+    Args:
+        payloads (Sequence[bytes]): raw event messages (JSON).
+        config (CoreConfig): pipeline settings.
+        origins (Sequence[Mapping] | None): per payload, where it came from.
+        timer (StageTimer | None): accumulates seconds per stage when given.
+
+    Returns:
+        list[list[ArticlePart] | DeadLetter]: per payload, in input order. Never raises.
+    """
+    origins = origins if origins is not None else [{} for _ in payloads]
+    timer = timer if timer is not None else StageTimer()
+    results: list[list[ArticlePart] | DeadLetter] = []
+    for payload, origin in zip(payloads, origins, strict=True):
+        with timer("decode"):
+            decoded = decode_event(payload, config=config, origin=origin)
+        if isinstance(decoded, DeadLetter):
+            results.append(decoded)
+            continue
+        try:
+            with timer("parse"):
+                stories = parse_event(decoded, config)
+            with timer("fingerprint"):
+                parts = parts_of(decoded, stories, config, origin)
+        except Exception as error:  # a parser bug must not stall the stream
+            results.append(_failure(error, payload, config, origin))
+            continue
+        results.append(parts if parts else _empty(decoded, payload, config, origin))
+    return results
+
+
+def enrich_parts(
+    parts: Sequence[ArticlePart],
+    *,
+    config: CoreConfig,
+    nlp: Language | None = None,
+    timer: StageTimer | None = None,
+) -> list[Processed | DeadLetter]:
+    """NLP for a batch of parsed stories (`nlp.pipe` over all bodies at once).
+
+    Args:
+        parts (Sequence[ArticlePart]): parsed stories.
+        config (CoreConfig): pipeline settings.
+        nlp (Language | None): a loaded pipeline; loaded from `config.spacy_model` if None.
+        timer (StageTimer | None): accumulates seconds per stage when given.
+
+    Returns:
+        list[Processed | DeadLetter]: per story, its article and claims; a bug in enrichment
+            becomes a `processing_error` dead letter carrying the story record.
+    """
+    timer = timer if timer is not None else StageTimer()
+    if not parts:
+        return []
+    nlp = nlp if nlp is not None else load_nlp(config.spacy_model)
+    with timer("nlp"):
+        # spaCy runs eagerly so that its time is not mixed into the enrichment stages
+        docs = list(nlp.pipe([part.body for part in parts], batch_size=config.spacy_batch_size))
+    results: list[Processed | DeadLetter] = []
+    for part, doc in zip(parts, docs, strict=True):
+        try:
+            results.append(_enrich(part, doc, timer))
+        except Exception as error:  # an enrichment bug must not stall the stream
+            payload = part.model_dump_json().encode()
+            results.append(_failure(error, payload, config, part.origin))
+    return results
+
+
 def process_payloads(
     payloads: Sequence[bytes],
     *,
@@ -172,6 +278,8 @@ def process_payloads(
     timer: StageTimer | None = None,
 ) -> list[Outcome]:
     """Process a batch of raw messages, one outcome per payload, in input order.
+
+    The same as `parse_payloads` followed by `enrich_parts` on every story.
 
     Args:
         payloads (Sequence[bytes]): raw event messages (JSON).
@@ -183,43 +291,37 @@ def process_payloads(
     Returns:
         list[Processed | DeadLetter]: what each payload became. Never raises for bad input.
     """
-    origins = origins if origins is not None else [{} for _ in payloads]
     timer = timer if timer is not None else StageTimer()
-    outcomes: list[Outcome | _Pending] = []
-    for payload, origin in zip(payloads, origins, strict=True):
-        with timer("decode"):
-            decoded = decode_event(payload, config=config, origin=origin)
-        if isinstance(decoded, DeadLetter):
-            outcomes.append(decoded)
-            continue
-        try:
-            with timer("parse"):
-                parts = parse_event(decoded, config)
-        except Exception as error:  # a parser bug must not stall the stream
-            outcomes.append(_failure(error, payload, config, origin))
-            continue
-        outcomes.append(
-            _Pending(decoded, parts) if parts else _empty(decoded, payload, config, origin)
-        )
-
-    pending = [item for item in outcomes if isinstance(item, _Pending)]
-    nlp = nlp if nlp is not None or not pending else load_nlp(config.spacy_model)
-    bodies = [part.body for item in pending for part in item.parts]
-    with timer("nlp"):
-        # spaCy runs eagerly so that its time is not mixed into the enrichment stages
-        parsed = list(nlp.pipe(bodies, batch_size=config.spacy_batch_size)) if nlp else []
-    docs: Iterator[Doc] = iter(parsed)
-
+    parsed = parse_payloads(payloads, config=config, origins=origins, timer=timer)
+    parts = [part for item in parsed if not isinstance(item, DeadLetter) for part in item]
+    enriched = iter(enrich_parts(parts, config=config, nlp=nlp, timer=timer))
+    origins = origins if origins is not None else [{} for _ in payloads]
     results: list[Outcome] = []
-    for item, payload, origin in zip(outcomes, payloads, origins, strict=True):
-        if not isinstance(item, _Pending):
+    for item, payload, origin in zip(parsed, payloads, origins, strict=True):
+        if isinstance(item, DeadLetter):
             results.append(item)
             continue
-        item_docs = [next(docs) for _ in item.parts]
-        try:
-            results.append(_build(item.event, item.parts, item_docs, config, timer))
-        except Exception as error:  # an enrichment bug must not stall the stream
-            results.append(_failure(error, payload, config, origin))
+        done = [next(enriched) for _ in item]
+        failed = next((d for d in done if isinstance(d, DeadLetter)), None)
+        if failed is not None:  # keep the original payload, not the story record
+            results.append(
+                dead_letter(
+                    failed.reason,
+                    failed.message,
+                    payload,
+                    config=config,
+                    url=item[0].url,
+                    origin=origin,
+                )
+            )
+            continue
+        processed = [d for d in done if isinstance(d, Processed)]
+        results.append(
+            Processed(
+                articles=tuple(a for p in processed for a in p.articles),
+                claims=tuple(c for p in processed for c in p.claims),
+            )
+        )
     return results
 
 

@@ -131,3 +131,51 @@ def test_stage_timer_accounts_for_every_stage(seed_text: str) -> None:
     assert set(timer.seconds) == set(STAGES)
     assert all(timer.seconds[stage] > 0 for stage in STAGES)
     assert timer.seconds["nlp"] > timer.seconds["fingerprint"]
+
+
+def test_parse_then_enrich_is_process_payloads(seed_text: str) -> None:
+    from streams.core.pipeline import enrich_parts, parse_payloads
+
+    payload = _event(text=seed_text)
+    (parts,) = parse_payloads([payload], config=CONFIG)
+    assert isinstance(parts, list) and len(parts) == 2
+    enriched = enrich_parts(parts, config=CONFIG)
+    whole = process_payload(payload, config=CONFIG)
+    assert isinstance(whole, Processed)
+    assert tuple(a for e in enriched if isinstance(e, Processed) for a in e.articles) == (
+        whole.articles
+    )
+    assert tuple(c for e in enriched if isinstance(e, Processed) for c in e.claims) == whole.claims
+
+
+def test_reused_enrichment_of_an_exact_copy_equals_running_nlp_again(seed_text: str) -> None:
+    from streams.core.pipeline import enrich_parts, parse_payloads, reuse_enrichment
+
+    first_payload = _event(text=seed_text)
+    copy_payload = orjson.dumps(
+        {"url": "https://copy.example/syndicated", "fetched_at": "2024-10-29T08:00:00Z",
+         "text": seed_text, "source": "Other Site"}
+    )  # fmt: skip
+    (first_parts,) = parse_payloads([first_payload], config=CONFIG)
+    (copy_parts,) = parse_payloads([copy_payload], config=CONFIG)
+    assert isinstance(first_parts, list) and isinstance(copy_parts, list)
+    for first, copy in zip(first_parts, copy_parts, strict=True):
+        assert first.fingerprints.content_hash == copy.fingerprints.content_hash
+        (earlier,) = enrich_parts([first], config=CONFIG)
+        (fresh,) = enrich_parts([copy], config=CONFIG)
+        assert isinstance(earlier, Processed)
+        reused = reuse_enrichment(copy, earlier)
+        assert reused == fresh
+        assert reused.articles[0].url == "https://copy.example/syndicated"
+        assert reused.articles[0].source == "Other Site"
+
+
+def test_enrichment_is_not_reused_for_a_different_body(seed_text: str) -> None:
+    from streams.core.pipeline import enrich_parts, parse_payloads, reuse_enrichment
+
+    (parts,) = parse_payloads([_event(text=seed_text)], config=CONFIG)
+    assert isinstance(parts, list)
+    (earlier,) = enrich_parts(parts[:1], config=CONFIG)
+    assert isinstance(earlier, Processed)
+    with pytest.raises(ValueError, match="identical body"):
+        reuse_enrichment(parts[1], earlier)
