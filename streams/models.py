@@ -221,6 +221,28 @@ class Claim(_Record):
     schema_version: str = SCHEMA_VERSION
 
 
+class Sighting(_Record):
+    """Where and when a claim was seen."""
+
+    article_id: str
+    url: str
+    source: str | None = None
+    seen_at: dt.datetime = Field(description="When the article carrying it was fetched.")
+
+
+class ClaimAppearances(_Record):
+    """Running aggregate of a claim across the stream: the `claim-appearances` topic's value,
+    keyed by `claim_id` (compacted: the latest record per claim is its current state)."""
+
+    claim_id: str
+    text: str = Field(description="The statement as first seen.")
+    first_seen: Sighting
+    last_seen: Sighting
+    count: int = Field(ge=1, description="Articles carrying the claim (each article once).")
+    sources: list[str] = Field(description="Distinct sources (publishers) that carried it.")
+    schema_version: str = SCHEMA_VERSION
+
+
 class RejectReason(StrEnum):
     """Machine-readable reasons an input could not be processed."""
 
@@ -257,4 +279,4 @@ class OutputRecord(_Record):
 
     topic: str
     key: str | None
-    value: Article | Claim | DeadLetter
+    value: Article | Claim | ClaimAppearances | DeadLetter

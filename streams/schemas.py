@@ -10,12 +10,13 @@ import json
 
 from pydantic import BaseModel
 
-from streams.models import SCHEMA_VERSION, Article, Claim, DeadLetter, RawEvent
+from streams.models import SCHEMA_VERSION, Article, Claim, ClaimAppearances, DeadLetter, RawEvent
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "raw-event.schema.json": RawEvent,
     "article.schema.json": Article,
     "claim.schema.json": Claim,
+    "claim-appearances.schema.json": ClaimAppearances,
     "dead-letter.schema.json": DeadLetter,
 }
 
