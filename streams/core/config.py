@@ -49,7 +49,7 @@ class CoreConfig(BaseModel):
         description="Smallest sketch hashes also used as candidate keys (finds trimmed copies).",
     )
     dedupe_threshold: float = Field(
-        default=0.7,
+        default=0.6,
         gt=0.0,
         le=1.0,
         description="Containment score at or above which an article duplicates an earlier one.",
