@@ -83,15 +83,20 @@ def process(paths: tuple[str, ...], batch_size: int | None) -> None:
     `-` for JSONL on stdin.
 
     Writes one JSON line per output record to stdout, {"topic", "key", "value"}, exactly
-    the records the Kafka worker publishes: articles, claims, and dead letters for input
-    that cannot be processed. A summary goes to stderr. Exit code 0 when every input was
+    the records the Kafka worker publishes: articles (copies of an earlier input of the run
+    marked with duplicate_of and cluster_id), claims, claim appearances, and dead letters
+    for input that cannot be processed. A summary goes to stderr. Exit code 0 when every input was
     processed (dead-lettered input included); 1 for unreadable input, 2 for usage errors.
     """
-    from streams.core import encode_line, process_payloads, to_records
+    from streams.core import Processed, encode_line, link, process_payloads, to_records
+    from streams.core.dedupe import DedupeIndex
     from streams.inputs import InputMessage, read_inputs
+    from streams.models import ClaimAppearances
 
     settings = _settings()
     config = settings.core
+    index = DedupeIndex(config)
+    appearances: dict[str, ClaimAppearances] = {}
     topics = settings.topics.outputs()
     size = batch_size or config.spacy_batch_size
     counts: Counter[str] = Counter()
@@ -106,6 +111,8 @@ def process(paths: tuple[str, ...], batch_size: int | None) -> None:
                 [m.value for m in messages], config=config, origins=[m.origin for m in messages]
             )
             for message, outcome in zip(messages, outcomes, strict=True):
+                if isinstance(outcome, Processed):
+                    outcome = link(outcome, index=index, appearances=appearances, config=config)
                 for record in to_records(outcome, topics=topics, input_key=message.key):
                     out.write(encode_line(record) + b"\n")
                     counts[record.topic] += 1

@@ -28,6 +28,7 @@ class TopicSettings(BaseModel):
     articles: str = "articles"
     claims: str = "claims"
     dead_letters: str = "raw-articles.dlq"
+    claim_appearances: str = "claim-appearances"
     partitions: int = Field(
         default=4, ge=1, description="Partitions of topics the service creates."
     )
@@ -36,7 +37,10 @@ class TopicSettings(BaseModel):
     def outputs(self) -> TopicNames:
         """The output topic names as the core uses them."""
         return TopicNames(
-            articles=self.articles, claims=self.claims, dead_letters=self.dead_letters
+            articles=self.articles,
+            claims=self.claims,
+            dead_letters=self.dead_letters,
+            claim_appearances=self.claim_appearances,
         )
 
 

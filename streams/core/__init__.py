@@ -16,6 +16,7 @@ from streams.core.records import TopicNames, encode_line, encode_value, to_recor
 from streams.core.timing import STAGES, StageTimer
 
 if TYPE_CHECKING:
+    from streams.core.linking import link
     from streams.core.pipeline import process_payload, process_payloads, warm_up
 
 __all__ = [
@@ -28,13 +29,17 @@ __all__ = [
     "dead_letter",
     "encode_line",
     "encode_value",
+    "link",
     "process_payload",
     "process_payloads",
     "to_records",
     "warm_up",
 ]
 
-_LAZY = dict.fromkeys(("process_payload", "process_payloads", "warm_up"), "streams.core.pipeline")
+_LAZY = {
+    **dict.fromkeys(("process_payload", "process_payloads", "warm_up"), "streams.core.pipeline"),
+    "link": "streams.core.linking",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.models import Article, Claim, DeadLetter
+from streams.models import Article, Claim, ClaimAppearances, DeadLetter
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,8 @@ class Processed:
 
     articles: tuple[Article, ...]
     claims: tuple[Claim, ...]
+    appearances: tuple[ClaimAppearances, ...] = ()
+    """Updated claim aggregates, once the stream state has seen the articles (`link`)."""
 
 
 Outcome = Processed | DeadLetter

@@ -22,12 +22,14 @@ class TopicNames:
     articles: str = "articles"
     claims: str = "claims"
     dead_letters: str = "raw-articles.dlq"
+    claim_appearances: str = "claim-appearances"
 
 
 def to_records(
     outcome: Outcome, *, topics: TopicNames, input_key: str | None
 ) -> list[OutputRecord]:
-    """The records an outcome publishes: articles, then their claims; or one dead letter.
+    """The records an outcome publishes: articles, their claims, the claims' updated
+    appearances; or one dead letter.
 
     Args:
         outcome (Processed | DeadLetter): what an input became.
@@ -46,6 +48,10 @@ def to_records(
     records.extend(
         OutputRecord(topic=topics.claims, key=claim.claim_id, value=claim)
         for claim in outcome.claims
+    )
+    records.extend(
+        OutputRecord(topic=topics.claim_appearances, key=seen.claim_id, value=seen)
+        for seen in outcome.appearances
     )
     return records
 
