@@ -116,6 +116,8 @@ def process(paths: tuple[str, ...], batch_size: int | None) -> None:
                 for record in to_records(outcome, topics=topics, input_key=message.key):
                     out.write(encode_line(record) + b"\n")
                     counts[record.topic] += 1
+                    if getattr(record.value, "duplicate_of", None):
+                        counts["duplicates"] += 1
                     reason = getattr(record.value, "reason", None)
                     if reason is not None:
                         reasons[str(reason)] += 1
@@ -133,7 +135,8 @@ def process(paths: tuple[str, ...], batch_size: int | None) -> None:
     dead = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())) or "none"
     click.echo(
         f"processed {counts['events']} events in {elapsed:.1f}s: "
-        f"{counts[topics.articles]} articles, {counts[topics.claims]} claims, "
+        f"{counts[topics.articles]} articles ({counts['duplicates']} duplicates), "
+        f"{counts[topics.claims]} claims, "
         f"{counts[topics.dead_letters]} dead letters ({dead})",
         err=True,
     )

@@ -130,3 +130,34 @@ def test_kafka_configuration_errors_name_the_variable() -> None:
     err = done.stderr.decode().strip()
     assert "KAFKA_SASL_MECHANISM is required" in err and "\n" not in err
     assert "Traceback" not in err
+
+
+def test_syndicated_copies_in_one_run_are_linked_to_the_first(tmp_path: Path) -> None:
+    text = SEED_PATH.read_text(encoding="utf-8")
+    exact = tmp_path / "exact-copy.txt"
+    exact.write_text(text, encoding="utf-8")
+    trimmed = tmp_path / "trimmed-copy.txt"
+    paragraphs = text.split("\n\n")
+    del paragraphs[4]  # a syndication partner dropped a paragraph and retitled the page
+    trimmed.write_text(
+        "Other Site\n" + "\n\n".join(paragraphs).replace("signals", "shows", 1), encoding="utf-8"
+    )
+    records = _records(_run("process", str(SEED_PATH), str(exact), str(trimmed)))
+    articles = [r["value"] for r in records if r["topic"] == "articles"]
+    assert len(articles) == 6
+    originals, copies = articles[:2], articles[2:]
+    assert all(a["duplicate_of"] is None for a in originals)  # type: ignore[index]
+    first_ids = {a["article_id"] for a in originals}  # type: ignore[index]
+    assert {a["duplicate_of"] for a in copies} == first_ids  # type: ignore[index]
+    assert {a["cluster_id"] for a in copies} == first_ids  # type: ignore[index]
+    exact_sims = [a["similarity"] for a in copies[:2]]  # type: ignore[index]
+    assert exact_sims == [1.0, 1.0]
+    assert all(0.6 <= a["similarity"] < 1.0 for a in copies[2:3])  # type: ignore[index,operator]
+    final: dict[str, dict[str, object]] = {}
+    for record in records:
+        if record["topic"] == "claim-appearances":
+            value = record["value"]
+            assert isinstance(value, dict)
+            final[str(value["claim_id"])] = value
+    deepening = [v for v in final.values() if str(v["text"]).startswith("The deepening military")]
+    assert [v["count"] for v in deepening] == [6]  # both stories of all three pages
