@@ -75,7 +75,13 @@ def _batches(items: Iterator[object], size: int) -> Iterator[list[object]]:
     default=None,
     help="Events per NLP batch (default: STREAMS_CORE__SPACY_BATCH_SIZE, 16).",
 )
-def process(paths: tuple[str, ...], batch_size: int | None) -> None:
+@click.option(
+    "--dedupe",
+    is_flag=True,
+    help="Link copies across the inputs of this run: duplicate_of, cluster_id, similarity, "
+    "and claim-appearances records.",
+)
+def process(paths: tuple[str, ...], batch_size: int | None, dedupe: bool) -> None:
     """Run the pipeline on raw pages without Kafka and print the output records.
 
     PATHS are raw pages (.txt scraped text, .html), JSONL files of raw events (one
@@ -83,10 +89,11 @@ def process(paths: tuple[str, ...], batch_size: int | None) -> None:
     `-` for JSONL on stdin.
 
     Writes one JSON line per output record to stdout, {"topic", "key", "value"}, exactly
-    the records the Kafka worker publishes: articles (copies of an earlier input of the run
-    marked with duplicate_of and cluster_id), claims, claim appearances, and dead letters
-    for input that cannot be processed. A summary goes to stderr. Exit code 0 when every input was
-    processed (dead-lettered input included); 1 for unreadable input, 2 for usage errors.
+    the records the Kafka worker publishes: articles, claims, and dead letters for input
+    that cannot be processed. With --dedupe, copies of an earlier input of the run are
+    marked (duplicate_of, cluster_id, similarity) and claim-appearances records follow.
+    A summary goes to stderr. Exit code 0 when every input was processed (dead-lettered
+    input included); 1 for unreadable input, 2 for usage errors.
     """
     from streams.core import Processed, encode_line, link, process_payloads, to_records
     from streams.core.dedupe import DedupeIndex
@@ -111,7 +118,7 @@ def process(paths: tuple[str, ...], batch_size: int | None) -> None:
                 [m.value for m in messages], config=config, origins=[m.origin for m in messages]
             )
             for message, outcome in zip(messages, outcomes, strict=True):
-                if isinstance(outcome, Processed):
+                if dedupe and isinstance(outcome, Processed):
                     outcome = link(outcome, index=index, appearances=appearances, config=config)
                 for record in to_records(outcome, topics=topics, input_key=message.key):
                     out.write(encode_line(record) + b"\n")

@@ -142,7 +142,10 @@ def test_syndicated_copies_in_one_run_are_linked_to_the_first(tmp_path: Path) ->
     trimmed.write_text(
         "Other Site\n" + "\n\n".join(paragraphs).replace("signals", "shows", 1), encoding="utf-8"
     )
-    records = _records(_run("process", str(SEED_PATH), str(exact), str(trimmed)))
+    plain = _records(_run("process", str(SEED_PATH), str(exact), str(trimmed)))
+    assert not [r for r in plain if r["topic"] == "claim-appearances"]
+    assert all(r["value"]["cluster_id"] is None for r in plain if r["topic"] == "articles")  # type: ignore[index]
+    records = _records(_run("process", "--dedupe", str(SEED_PATH), str(exact), str(trimmed)))
     articles = [r["value"] for r in records if r["topic"] == "articles"]
     assert len(articles) == 6
     originals, copies = articles[:2], articles[2:]

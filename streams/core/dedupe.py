@@ -52,7 +52,10 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import orjson
 
 from streams.core.config import CoreConfig
 from streams.core.fingerprints import ShingleSketch
@@ -170,12 +173,16 @@ class DedupeIndex:
     def __init__(self, config: CoreConfig | None = None, *, use_anchors: bool = True) -> None:
         self.config = config or CoreConfig()
         self._use_anchors = use_anchors
+        self._reset()
+
+    def _reset(self) -> None:
         self._entries: dict[str, _Entry] = {}
         self._by_hash: dict[str, list[str]] = defaultdict(list)
         self._by_key: dict[str, list[str]] = defaultdict(list)
         self._seq = 0
         self._expiry: list[tuple[dt.datetime, int, str]] = []  # heap by seen_at
         self._watermark: dt.datetime | None = None
+        self._evicted: list[str] = []
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -300,10 +307,78 @@ class DedupeIndex:
             old.append(self._entries[heapq.heappop(self._expiry)[2]])
         for entry in old:
             del self._entries[entry.article_id]
+            self._evicted.append(entry.article_id)
             _unpost(self._by_hash, entry.content_hash, entry.article_id)
             for key in entry.keys:
                 _unpost(self._by_key, key, entry.article_id)
         return len(old)
+
+    def decision_of(self, article_id: str) -> Decision | None:
+        """The decision made when `article_id` was added (None when not in the index)."""
+        entry = self._entries.get(article_id)
+        return entry.decision if entry is not None else None
+
+    def take_evicted(self) -> list[str]:
+        """The ids evicted since the last call (so a durable copy can delete them too).
+
+        Returns:
+            list[str]: article ids in eviction order; the list is then cleared.
+        """
+        evicted, self._evicted = self._evicted, []
+        return evicted
+
+    def snapshot(self, article_id: str) -> bytes:
+        """One entry as JSON bytes, what a durable store keeps per article (`restore` reads it).
+
+        Args:
+            article_id (str): an article in the index.
+
+        Returns:
+            bytes: ``{"id", "seq", "seen_at", "hash", "keys", "size", "sketch", "decision"}``;
+            the sketch as hex of `ShingleSketch.to_bytes` without the size. About 2.9 KB
+            at k = 256 (2,048 of them the sketch), against 1.9 KB in a binary layout
+            (`state_bytes`).
+        """
+        entry = self._entries[article_id]
+        decision = entry.decision
+        return orjson.dumps(
+            {
+                "id": entry.article_id,
+                "seq": entry.seq,
+                "seen_at": entry.seen_at.isoformat(),
+                "hash": entry.content_hash,
+                "keys": list(entry.keys),
+                "size": entry.sketch.size,
+                "sketch": entry.sketch.to_bytes()[4:].hex(),
+                "decision": [
+                    decision.duplicate_of,
+                    decision.cluster_id,
+                    decision.similarity,
+                    decision.exact,
+                ],
+            }
+        )
+
+    def restore(self, snapshots: Iterable[bytes]) -> None:
+        """Replace the whole state with the entries of `snapshot` calls (any order).
+
+        The index then decides exactly as the one the snapshots were taken from (entry
+        order, clusters and the retention watermark included).
+
+        Args:
+            snapshots (Iterable[bytes]): one `snapshot` per entry.
+        """
+        entries = sorted((_entry_of(data) for data in snapshots), key=lambda e: e.seq)
+        self._reset()
+        for entry in entries:
+            self._entries[entry.article_id] = entry
+            heapq.heappush(self._expiry, (entry.seen_at, entry.seq, entry.article_id))
+            self._by_hash[entry.content_hash].append(entry.article_id)
+            for key in entry.keys:
+                self._by_key[key].append(entry.article_id)
+            if self._watermark is None or entry.seen_at > self._watermark:
+                self._watermark = entry.seen_at
+        self._seq = entries[-1].seq + 1 if entries else 0
 
     def state_bytes(self, article_id: str) -> int:
         """Bytes of state one article holds in a compact binary layout.
@@ -322,6 +397,22 @@ class DedupeIndex:
         record = sketch + _CONTENT_HASH_BYTES + bands + ids + _TIME_BYTES + _SCORE_BYTES
         postings = (len(entry.keys) + 1) * _ID_BYTES
         return record + postings
+
+
+def _entry_of(data: bytes) -> _Entry:
+    raw = orjson.loads(data)
+    hashes = bytes.fromhex(raw["sketch"])
+    sketch = ShingleSketch.from_bytes(int(raw["size"]).to_bytes(4, "little") + hashes)
+    duplicate_of, cluster_id, similarity, exact = raw["decision"]
+    return _Entry(
+        article_id=raw["id"],
+        seq=raw["seq"],
+        seen_at=dt.datetime.fromisoformat(raw["seen_at"]),
+        content_hash=raw["hash"],
+        keys=tuple(raw["keys"]),
+        sketch=sketch,
+        decision=Decision(duplicate_of, cluster_id, similarity, exact),
+    )
 
 
 def _unpost(index: dict[str, list[str]], key: str, article_id: str) -> None:

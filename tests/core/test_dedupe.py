@@ -184,3 +184,28 @@ def test_candidate_keys_are_band_keys_then_anchors() -> None:
     assert keys[: len(fp.lsh_bands)] == tuple(fp.lsh_bands)
     assert len(keys) == len(fp.lsh_bands) + CONFIG.dedupe_anchor_keys
     assert all(k.startswith("a:") for k in keys[len(fp.lsh_bands) :])
+
+
+def test_restored_index_decides_like_the_original() -> None:
+    config = CoreConfig(dedupe_retention=dt.timedelta(hours=2))
+    bodies = [STORY, SAME_TOPIC, "\n\n".join(PARAGRAPHS[:4]), STORY, "\n\n".join(PARAGRAPHS[1:])]
+    original = DedupeIndex(config)
+    snapshots: dict[str, bytes] = {}
+    for i, body in enumerate(bodies[:3]):
+        aid = f"a{i}"
+        original.add(aid, fingerprint(body, config), shingle_sketch(body, config),
+                     T0 + dt.timedelta(minutes=i))  # fmt: skip
+        snapshots[aid] = original.snapshot(aid)
+    restored = DedupeIndex(config)
+    restored.restore(reversed(list(snapshots.values())))
+    assert len(restored) == len(original) == 3
+    assert all(restored.snapshot(aid) == data for aid, data in snapshots.items())
+    for i, body in enumerate(bodies[3:], start=3):
+        args = (f"a{i}", fingerprint(body, config), shingle_sketch(body, config),
+                T0 + dt.timedelta(minutes=i))  # fmt: skip
+        assert restored.add(*args) == original.add(*args)
+    assert restored.take_evicted() == original.take_evicted() == []
+    later = T0 + dt.timedelta(hours=2, minutes=2)
+    assert restored.expire(later) == original.expire(later) == 2
+    assert restored.take_evicted() == original.take_evicted() == ["a0", "a1"]
+    assert restored.take_evicted() == []
