@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from streams.core import CoreConfig, process_payloads
+from streams.core import CoreConfig, process_payloads, warm_up
 from streams.core.claims import extract_claims
 from streams.core.decode import decode_event
 from streams.core.entities import extract_entities
@@ -124,8 +124,7 @@ def main() -> None:
 
     config = CoreConfig()
     payloads = _events(args.data)
-    load_nlp(config.spacy_model)
-    process_payloads(payloads[:2], config=config)  # warm caches (gazetteer, language model)
+    warm_up(config)  # model, gazetteer and language model loaded before timing
 
     best = float("inf")
     outcomes = []
