@@ -221,6 +221,16 @@ class Claim(_Record):
     schema_version: str = SCHEMA_VERSION
 
 
+class EnrichedPart(_Record):
+    """An enriched story: its article and claims (internal: the linking topic and the
+    worker's `enrichments` table, where `partition` says which table partition holds it)."""
+
+    article: Article
+    claims: list[Claim]
+    origin: dict[str, Any] = Field(default_factory=dict)
+    partition: int | None = None
+
+
 class Sighting(_Record):
     """Where and when a claim was seen."""
 

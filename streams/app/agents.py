@@ -1,31 +1,61 @@
-"""The agent: take a batch, run the core off the loop, publish in order, then ack.
+"""The three stages of the worker: ingest → enrich → linking, each a batched agent.
 
-This module only moves records (STYLE rule 4): it builds payloads and origins from the
-Kafka messages, hands them to the NLP pool (`streams.core.process_payloads` in another
-process), turns each outcome into records with `streams.core.to_records` and
-`encode_value` (the same bytes `streams process` prints), publishes them with their
-keys and headers, and counts.
+This module only moves records (STYLE rule 4): it decodes messages, hands them to the
+core (parsing and NLP in the process pool, linking on the loop), encodes what comes out
+with `streams.core.encode_value` (the bytes `streams process` prints), publishes with
+keys and headers, writes the tables, and counts.
 
-Commit semantics (at-least-once): events come from `Stream.noack_take`, so Faust does
-not ack them by itself. A batch's events are acked only after the broker acknowledged
-every record published for the batch; Faust commits acked offsets only (the highest
-contiguous acked offset per partition), on its commit timer, on a rebalance and on
-shutdown (after waiting for in-flight events to be acked). A crash anywhere before the
-acks leaves the offsets uncommitted, so the batch is delivered again.
+1. **ingest** (input topic): `parse_payloads` in the pool; dead letters are published
+   as before; each story goes to `<app_id>-parsed`, keyed by its content hash, so exact
+   copies always meet on one partition (and in one `enrichments` table partition).
+2. **enrich** (`<app_id>-parsed`): a story whose identical body is in the `enrichments`
+   table (content hash → the first story's article and claims) reuses that enrichment
+   (`reuse_enrichment`, no NLP, counted in `streams_nlp_skipped_total`); the others run
+   `enrich_parts` in the pool and are stored. Sent to `<app_id>-linking` keyed by
+   article id.
+3. **linking** (`<app_id>-linking`, ONE partition, so one member links everything and
+   there is no race between workers): `link` against the stream-wide `DedupeIndex`
+   (rebuilt from the `dedupe_entries` table after every recovery) and the
+   `claim_appearances` table; publishes the article, its claims and the updated claim
+   appearances.
+
+Every record carries the input's origin and trace headers; internal records also carry
+the input key (`streams-input-key`, for dead letters made downstream) and the input
+record's timestamp (as their own timestamp, for `streams_end_to_end_seconds`).
+
+Commit semantics (at-least-once), per stage: events come from `Stream.noack_take`, so
+Faust does not ack them by itself. A batch's events are acked only after the broker
+acknowledged every record published for the batch and the table changes were flushed;
+Faust commits acked offsets only, and flushes the producer (changelogs included) before
+it commits. A crash before the acks redelivers the batch: a redelivered story is linked
+again with its first decision (`DedupeIndex.add` keeps it), so its records are the same.
 
 Exactly-once: each input's records are sent by the transactional producer of the
-input's own partition (the one Faust commits that partition's offsets with), and
-Faust's periodic commit is held off while a batch is being published and acked, so a
-transaction holds either all of a batch's records and offsets or none of them.
+input's own partition (the one Faust commits that partition's offsets with); table
+changelog records go to the transaction of their changelog partition, which is the
+same partition number of the same co-partitioned group; Faust's periodic commit is held
+off while any stage publishes, writes its tables and acks (one lock for the app), so a
+transaction holds either all of a batch's records, table changes and offsets or none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
+import heapq
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+import weakref
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Protocol, cast
 
@@ -36,16 +66,31 @@ from aiokafka.errors import (
     RecordListTooLargeError,
     RecordTooLargeError,
 )
+from faust.streams import _current_event
 from faust.types import TP, EventT
 from mode import CrashingSupervisor
 
 from streams.app.headers import Headers, output_headers, trace_headers
 from streams.app.metrics import Metrics
 from streams.app.topics import MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES, Topics
-from streams.core import CoreConfig, Outcome, TopicNames, dead_letter, encode_value, to_records
-from streams.models import Article, Claim, DeadLetter, OutputRecord, RejectReason
+from streams.core import CoreConfig, Processed, TopicNames, dead_letter, encode_value, to_records
+from streams.core.dedupe import DedupeIndex
+from streams.core.linking import link
+from streams.core.pipeline import reuse_enrichment
+from streams.models import (
+    Article,
+    ArticlePart,
+    ClaimAppearances,
+    DeadLetter,
+    EnrichedPart,
+    OutputRecord,
+    RejectReason,
+)
 
 log = logging.getLogger(__name__)
+
+INPUT_KEY = "streams-input-key"
+"""Internal header: the input record's key, carried through the internal topics."""
 
 REFUSED = (
     MessageSizeTooLargeError,
@@ -55,20 +100,33 @@ REFUSED = (
 )
 """Errors meaning the broker (or the producer's own limit) refuses a record for good."""
 
+Parsed = list[ArticlePart] | DeadLetter
+Enriched = Processed | DeadLetter
+
 
 class Runner(Protocol):
-    """Runs the core on a batch (the NLP pool, or an in-process stand-in in tests)."""
+    """Runs the core's pool stages (the NLP pool, or an in-process stand-in in tests)."""
 
-    async def run(
+    async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Outcome], dict[str, float]]: ...
+    ) -> tuple[list[Parsed], dict[str, float]]: ...
+
+    async def enrich(
+        self, parts: Sequence[ArticlePart]
+    ) -> tuple[list[Enriched], dict[str, float]]: ...
 
 
 class Publisher(Protocol):
     """Sends one record; the returned awaitable resolves when the broker acknowledged it."""
 
     async def send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Headers, source: TP
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Headers,
+        source: TP,
+        timestamp: float | None = None,
     ) -> Awaitable[Any]: ...
 
 
@@ -89,7 +147,13 @@ class FaustPublisher:
         return f"{self.app.conf.id}-{group}-{source.partition}"
 
     async def send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Headers, source: TP
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Headers,
+        source: TP,
+        timestamp: float | None = None,
     ) -> Awaitable[Any]:
         """Schedule a record; await the result for the broker's acknowledgement."""
         result: Awaitable[Any] = await self.app.producer.send(
@@ -97,54 +161,131 @@ class FaustPublisher:
             key,
             value,
             None,
-            None,
+            timestamp,
             headers,
             transactional_id=self._transactional_id(source),
         )
         return result
 
 
+@contextlib.contextmanager
+def current(event: EventT[Any] | None) -> Iterator[None]:
+    """Make `event` Faust's current event, so table reads and writes use its partition.
+
+    A batch holds events of several partitions; Faust's tables take the partition of a
+    write (changelog partition, RocksDB column) from the current event.
+    """
+    if event is None:
+        yield
+        return
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
 @dataclass(frozen=True)
 class _Input:
-    """One input message of a batch."""
+    """One message of a batch."""
 
     key: str | None
     payload: bytes
     tp: TP
     offset: int
     timestamp: float | None
-    trace: Headers
+    headers: Headers
+    """Headers to put on what is published for it (origin and trace; internal ones too)."""
+    input_key: str | None
+    event: EventT[bytes] | None = None
 
     @property
     def origin(self) -> dict[str, Any]:
+        """Topic, partition and offset of the input record it comes from."""
+        found = dict(self.headers)
+        if "origin-topic" in found:
+            return {
+                "topic": found["origin-topic"].decode("utf-8"),
+                "partition": int(found["origin-partition"]),
+                "offset": int(found["origin-offset"]),
+            }
         return {"topic": self.tp.topic, "partition": self.tp.partition, "offset": self.offset}
 
+    @property
+    def output_headers(self) -> Headers:
+        """The headers of output records: the carried ones without internal headers."""
+        return [(name, value) for name, value in self.headers if name != INPUT_KEY]
 
-def _input(event: EventT[bytes]) -> _Input:
+
+def _raw(event: EventT[bytes]) -> tuple[str | None, bytes, list[tuple[str, bytes]]]:
     message = event.message
     raw_key = message.key
     key = raw_key.decode("utf-8", errors="replace") if isinstance(raw_key, bytes) else raw_key
     value = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
+    headers = [
+        (name, value if isinstance(value, bytes) else str(value).encode("utf-8"))
+        for name, value in (
+            message.headers.items()
+            if isinstance(message.headers, Mapping)
+            else (message.headers or [])
+        )
+    ]
+    return key, value, headers
+
+
+def _source_input(event: EventT[bytes]) -> _Input:
+    """An input-topic message: origin headers are made from its position."""
+    key, value, headers = _raw(event)
+    message = event.message
+    carried = output_headers(
+        message.tp.topic, message.tp.partition, message.offset, trace_headers(headers)
+    )
+    if key is not None:
+        carried.append((INPUT_KEY, key.encode("utf-8")))
     return _Input(
         key=key,
         payload=value,
         tp=message.tp,
         offset=message.offset,
         timestamp=message.timestamp,
-        trace=trace_headers(message.headers or []),
+        headers=carried,
+        input_key=key,
+        event=event,
+    )
+
+
+def _internal_input(event: EventT[bytes]) -> _Input:
+    """An internal-topic message: carries the input's headers and key."""
+    key, value, headers = _raw(event)
+    message = event.message
+    input_key = dict(headers).get(INPUT_KEY)
+    return _Input(
+        key=key,
+        payload=value,
+        tp=message.tp,
+        offset=message.offset,
+        timestamp=message.timestamp,
+        headers=headers,
+        input_key=input_key.decode("utf-8") if input_key is not None else None,
+        event=event,
     )
 
 
 @dataclass
 class _Encoded:
-    record: OutputRecord
+    """One record to publish."""
+
+    topic: str
     key: bytes | None
     value: bytes
+    record: OutputRecord | None = None
+    """The output record (None for internal records)."""
+    internal: bool = False
 
 
 def _encode(record: OutputRecord) -> _Encoded:
     key = record.key.encode("utf-8") if record.key is not None else None
-    return _Encoded(record, key, encode_value(record.value))
+    return _Encoded(record.topic, key, encode_value(record.value), record)
 
 
 def _size(item: _Encoded, headers: Headers) -> int:
@@ -154,167 +295,6 @@ def _size(item: _Encoded, headers: Headers) -> int:
         + sum(len(name) + len(value) for name, value in headers)
         + RECORD_OVERHEAD_BYTES
     )
-
-
-class BatchHandler:
-    """Processes and publishes one batch of input events.
-
-    Args:
-        runner (Runner): runs the core off the event loop.
-        publisher (Publisher): sends records.
-        topics (TopicNames): output topic names.
-        config (CoreConfig): for dead letters the worker itself makes.
-        metrics (Metrics): what to count.
-        publish_lock (asyncio.Lock | None): held while publishing and acking; Faust's
-            commit takes it too when exactly-once. Defaults to a new lock.
-        max_message_bytes (int): records larger than this are dead-lettered instead of
-            sent. Defaults to `MAX_MESSAGE_BYTES`.
-    """
-
-    def __init__(
-        self,
-        *,
-        runner: Runner,
-        publisher: Publisher,
-        topics: TopicNames,
-        config: CoreConfig,
-        metrics: Metrics,
-        publish_lock: asyncio.Lock | None = None,
-        max_message_bytes: int = MAX_MESSAGE_BYTES,
-    ) -> None:
-        self.runner = runner
-        self.publisher = publisher
-        self.topics = topics
-        self.config = config
-        self.metrics = metrics
-        self.publish_lock = publish_lock or asyncio.Lock()
-        self.max_message_bytes = max_message_bytes
-
-    async def handle(
-        self, events: Sequence[EventT[bytes]], ack: Callable[[EventT[bytes]], Awaitable[Any]]
-    ) -> None:
-        """Process `events`, publish their records in input order, then ack them.
-
-        Args:
-            events (Sequence[EventT[bytes]]): the batch, in stream order.
-            ack (Callable): acks one event (`stream.ack`), called once every record of
-                the batch is acknowledged by the broker.
-
-        Raises:
-            Exception: the broker stays unreachable or a bug; nothing of the batch is
-                acked then, so it is delivered again.
-        """
-        inputs = [_input(event) for event in events]
-        metrics = self.metrics
-        metrics.events_consumed.inc(len(inputs))
-        metrics.batch_size.observe(len(inputs))
-        metrics.in_flight_events.inc(len(inputs))
-        try:
-            outcomes, seconds = await self.runner.run(
-                [item.payload for item in inputs], [item.origin for item in inputs]
-            )
-            for stage, total in seconds.items():
-                mean = total / max(1, len(inputs))
-                for _ in inputs:
-                    metrics.stage_seconds.labels(stage=stage).observe(mean)
-            # Publishing and acking finish even when the worker is told to stop meanwhile:
-            # a batch is either not published at all or published and acked.
-            task = asyncio.ensure_future(self._publish_and_ack(inputs, outcomes, events, ack))
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                log.info("stopping: finishing the publication of a batch of %d", len(inputs))
-                await task
-                raise
-        finally:
-            metrics.in_flight_events.dec(len(inputs))
-
-    async def _publish_and_ack(
-        self,
-        inputs: Sequence[_Input],
-        outcomes: Sequence[Outcome],
-        events: Sequence[EventT[bytes]],
-        ack: Callable[[EventT[bytes]], Awaitable[Any]],
-    ) -> None:
-        async with self.publish_lock:
-            published: list[list[_Encoded]] = []
-            for item, outcome in zip(inputs, outcomes, strict=True):
-                published.append(await self._publish_input(item, outcome))
-            for event in events:
-                await ack(event)
-        now = time.time()
-        for item, records in zip(inputs, published, strict=True):
-            self._count(records)
-            if item.timestamp:
-                self.metrics.end_to_end_seconds.observe(max(0.0, now - item.timestamp))
-
-    async def _publish_input(self, item: _Input, outcome: Outcome) -> list[_Encoded]:
-        """Publish one input's records (or its dead letter) and wait for the broker."""
-        headers = output_headers(item.tp.topic, item.tp.partition, item.offset, item.trace)
-        records = [_encode(r) for r in to_records(outcome, topics=self.topics, input_key=item.key)]
-        largest = max((_size(r, headers) for r in records), default=0)
-        if largest > self.max_message_bytes:
-            return [await self._refused(item, headers, f"a record of {largest} bytes")]
-        pending = []
-        for record in records:
-            try:
-                pending.append(await self._send(record, headers, item.tp))
-            except REFUSED as error:
-                pending.append(_failed(error))
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        errors = [result for result in results if isinstance(result, BaseException)]
-        refused = [error for error in errors if isinstance(error, REFUSED)]
-        if len(refused) < len(errors):
-            raise next(error for error in errors if not isinstance(error, REFUSED))
-        if refused:
-            # records acknowledged before the refusal stay published; the dead letter
-            # says what was refused, so the input is accounted for
-            kept = [
-                record
-                for record, result in zip(records, results, strict=True)
-                if not isinstance(result, BaseException)
-            ]
-            first = refused[0]
-            return [*kept, await self._refused(item, headers, f"{type(first).__name__}: {first}")]
-        return records
-
-    async def _send(self, record: _Encoded, headers: Headers, source: TP) -> Awaitable[Any]:
-        return await self.publisher.send(
-            record.record.topic, record.key, record.value, headers, source
-        )
-
-    async def _refused(self, item: _Input, headers: Headers, what: str) -> _Encoded:
-        """Dead-letter an input whose records the broker cannot take (too large)."""
-        log.warning("outputs of %s (key %s) refused: %s", item.origin, item.key, what)
-        letter = dead_letter(
-            RejectReason.TOO_LARGE,
-            f"the records made from this event cannot be published ({what}; the limit is "
-            f"{self.max_message_bytes} bytes); send a smaller page",
-            item.payload,
-            config=self.config,
-            origin=item.origin,
-        )
-        record = _encode(OutputRecord(topic=self.topics.dead_letters, key=item.key, value=letter))
-        await (await self._send(record, headers, item.tp))
-        return record
-
-    def _count(self, records: Sequence[_Encoded]) -> None:
-        metrics = self.metrics
-        for item in records:
-            value = item.record.value
-            metrics.records_published.labels(topic=item.record.topic).inc()
-            if isinstance(value, DeadLetter):
-                metrics.dead_letters.labels(reason=value.reason.value).inc()
-            elif isinstance(value, Article):
-                metrics.count_article(value.fingerprints.content_hash)
-            elif isinstance(value, Claim):
-                metrics.count_claim(value.claim_id)
-
-
-def _failed(error: BaseException) -> asyncio.Future[Any]:
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    future.set_exception(error)
-    return future
 
 
 def guard_commits(consumer: Any, lock: asyncio.Lock) -> None:
@@ -333,43 +313,564 @@ def guard_commits(consumer: Any, lock: asyncio.Lock) -> None:
     consumer.commit = guarded
 
 
-def register_agent(
+async def _no_flush() -> None:
+    return None
+
+
+class _Stage:
+    """What every stage shares: publish a batch's records in order, then ack.
+
+    Args:
+        name (str): the stage (a metric label).
+        publisher (Publisher): sends records.
+        topics (TopicNames): output topic names.
+        config (CoreConfig): for dead letters the worker itself makes.
+        metrics (Metrics): what to count.
+        publish_lock (asyncio.Lock | None): held while publishing, writing tables and
+            acking; Faust's commit takes it too when exactly-once. Defaults to a new lock.
+        flush (Callable | None): waits until table changelog records are acknowledged;
+            awaited before the acks. Defaults to nothing.
+        max_message_bytes (int): records larger than this are dead-lettered instead of
+            sent. Defaults to `MAX_MESSAGE_BYTES`.
+    """
+
+    name = "stage"
+
+    def __init__(
+        self,
+        *,
+        publisher: Publisher,
+        topics: TopicNames,
+        config: CoreConfig,
+        metrics: Metrics,
+        publish_lock: asyncio.Lock | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.publisher = publisher
+        self.topics = topics
+        self.config = config
+        self.metrics = metrics
+        self.publish_lock = publish_lock or asyncio.Lock()
+        self.flush = flush or _no_flush
+        self.max_message_bytes = max_message_bytes
+
+    async def handle(
+        self, events: Sequence[EventT[bytes]], ack: Callable[[EventT[bytes]], Awaitable[Any]]
+    ) -> None:
+        """Process `events`, publish their records in order, then ack them.
+
+        Args:
+            events (Sequence[EventT[bytes]]): the batch, in stream order.
+            ack (Callable): acks one event (`stream.ack`), called once every record of
+                the batch is acknowledged by the broker.
+
+        Raises:
+            Exception: the broker stays unreachable or a bug; nothing of the batch is
+                acked then, so it is delivered again.
+        """
+        inputs = self._inputs(events)
+        metrics = self.metrics
+        metrics.stage_events.labels(stage=self.name).inc(len(inputs))
+        metrics.in_flight_events.inc(len(inputs))
+        try:
+            prepared = await self.prepare(inputs)
+            # Publishing and acking finish even when the worker is told to stop meanwhile:
+            # a batch is either not published at all or published and acked.
+            task = asyncio.ensure_future(self._publish_and_ack(inputs, prepared, events, ack))
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                log.info("stopping: finishing the publication of a batch of %d", len(inputs))
+                await task
+                raise
+        finally:
+            metrics.in_flight_events.dec(len(inputs))
+
+    def _inputs(self, events: Sequence[EventT[bytes]]) -> list[_Input]:
+        return [_internal_input(event) for event in events]
+
+    async def prepare(self, inputs: Sequence[_Input]) -> Any:
+        """Off-loop work of a batch before anything is published (the pool)."""
+        return None
+
+    def records(self, item: _Input, index: int, prepared: Any) -> list[_Encoded]:
+        """The records of one input; may read and write tables (its event is current)."""
+        raise NotImplementedError
+
+    def letter_payload(self, item: _Input) -> bytes:
+        """What a dead letter for this input keeps as its payload."""
+        return item.payload
+
+    def observe(self, item: _Input, records: Sequence[_Encoded], now: float) -> None:
+        """Count the records published for one input."""
+        for record in records:
+            if record.record is None:
+                continue
+            value = record.record.value
+            self.metrics.records_published.labels(topic=record.topic).inc()
+            if isinstance(value, DeadLetter):
+                self.metrics.dead_letters.labels(reason=value.reason.value).inc()
+            if isinstance(value, Article | DeadLetter) and item.timestamp:
+                self.metrics.end_to_end_seconds.observe(max(0.0, now - item.timestamp))
+
+    async def _publish_and_ack(
+        self,
+        inputs: Sequence[_Input],
+        prepared: Any,
+        events: Sequence[EventT[bytes]],
+        ack: Callable[[EventT[bytes]], Awaitable[Any]],
+    ) -> None:
+        async with self.publish_lock:
+            published: list[list[_Encoded]] = []
+            for index, item in enumerate(inputs):
+                with current(item.event):
+                    records = self.records(item, index, prepared)
+                published.append(await self._publish_input(item, records))
+            await self.flush()
+            for event in events:
+                await ack(event)
+        now = time.time()
+        for item, records in zip(inputs, published, strict=True):
+            self.observe(item, records, now)
+
+    async def _publish_input(self, item: _Input, records: list[_Encoded]) -> list[_Encoded]:
+        """Publish one input's records (or its dead letter) and wait for the broker."""
+        largest = max((_size(r, item.headers) for r in records), default=0)
+        if largest > self.max_message_bytes:
+            return [await self._refused(item, f"a record of {largest} bytes")]
+        pending = []
+        for record in records:
+            try:
+                pending.append(await self._send(record, item))
+            except REFUSED as error:
+                pending.append(_failed(error))
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        errors = [result for result in results if isinstance(result, BaseException)]
+        refused = [error for error in errors if isinstance(error, REFUSED)]
+        if len(refused) < len(errors):
+            raise next(error for error in errors if not isinstance(error, REFUSED))
+        if refused:
+            # records acknowledged before the refusal stay published; the dead letter
+            # says what was refused, so the input is accounted for
+            kept = [
+                record
+                for record, result in zip(records, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
+            first = refused[0]
+            return [*kept, await self._refused(item, f"{type(first).__name__}: {first}")]
+        return records
+
+    async def _send(self, record: _Encoded, item: _Input) -> Awaitable[Any]:
+        headers = item.headers if record.internal else item.output_headers
+        return await self.publisher.send(
+            record.topic,
+            record.key,
+            record.value,
+            headers,
+            item.tp,
+            item.timestamp if record.internal else None,
+        )
+
+    async def _refused(self, item: _Input, what: str) -> _Encoded:
+        """Dead-letter an input whose records the broker cannot take (too large)."""
+        log.warning("outputs of %s (key %s) refused: %s", item.origin, item.input_key, what)
+        letter = dead_letter(
+            RejectReason.TOO_LARGE,
+            f"the records made from this event cannot be published ({what}; the limit is "
+            f"{self.max_message_bytes} bytes); send a smaller page",
+            self.letter_payload(item),
+            config=self.config,
+            origin=item.origin,
+        )
+        record = _encode(
+            OutputRecord(topic=self.topics.dead_letters, key=item.input_key, value=letter)
+        )
+        await (await self._send(record, item))
+        return record
+
+    def _dead(self, item: _Input, letter: DeadLetter) -> _Encoded:
+        return _encode(
+            OutputRecord(topic=self.topics.dead_letters, key=item.input_key, value=letter)
+        )
+
+
+class IngestHandler(_Stage):
+    """Stage 1: parse a batch of input events in the pool; stories to the parsed topic.
+
+    Args:
+        runner (Runner): runs the core off the event loop.
+        parsed_topic (str): the internal topic of parsed stories.
+        **kwargs: see `_Stage`.
+    """
+
+    name = "ingest"
+
+    def __init__(self, *, runner: Runner, parsed_topic: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner = runner
+        self.parsed_topic = parsed_topic
+
+    def _inputs(self, events: Sequence[EventT[bytes]]) -> list[_Input]:
+        inputs = [_source_input(event) for event in events]
+        self.metrics.events_consumed.inc(len(inputs))
+        self.metrics.batch_size.observe(len(inputs))
+        return inputs
+
+    async def prepare(self, inputs: Sequence[_Input]) -> list[Parsed]:
+        parsed, seconds = await self.runner.parse(
+            [item.payload for item in inputs], [item.origin for item in inputs]
+        )
+        _observe_stages(self.metrics, seconds, len(inputs))
+        return parsed
+
+    def records(self, item: _Input, index: int, prepared: Any) -> list[_Encoded]:
+        result: Parsed = prepared[index]
+        if isinstance(result, DeadLetter):
+            return [self._dead(item, result)]
+        return [
+            _Encoded(
+                self.parsed_topic,
+                part.fingerprints.content_hash.encode("ascii"),
+                encode_value(part),
+                internal=True,
+            )
+            for part in result
+        ]
+
+    def observe(self, item: _Input, records: Sequence[_Encoded], now: float) -> None:
+        super().observe(item, records, now)
+        self.metrics.stage_records.labels(stage=self.name).inc(
+            sum(1 for r in records if r.internal)
+        )
+
+
+def _observe_stages(metrics: Metrics, seconds: Mapping[str, float], count: int) -> None:
+    for stage, total in seconds.items():
+        mean = total / max(1, count)
+        for _ in range(count):
+            metrics.stage_seconds.labels(stage=stage).observe(mean)
+
+
+@dataclass
+class _Expiry:
+    """Per table partition: (seen at, key) by age, and the partition's newest time."""
+
+    heap: list[tuple[dt.datetime, bytes]] = field(default_factory=list)
+    watermark: dt.datetime | None = None
+
+
+class EnrichHandler(_Stage):
+    """Stage 2: NLP for new bodies, reuse for exact copies; stories to the linking topic.
+
+    Args:
+        runner (Runner): runs NLP off the event loop.
+        enrichments (MutableMapping[bytes, bytes]): the `enrichments` table: content
+            hash → `EnrichedPart` JSON of the first story with that body.
+        linking_topic (str): the internal topic of enriched stories.
+        **kwargs: see `_Stage`.
+    """
+
+    name = "enrich"
+
+    def __init__(
+        self,
+        *,
+        runner: Runner,
+        enrichments: MutableMapping[bytes, bytes],
+        linking_topic: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.runner = runner
+        self.enrichments = enrichments
+        self.linking_topic = linking_topic
+        self.needs_scan = True
+        self._expiry: dict[int, _Expiry] = {}
+        self._parts: list[ArticlePart] = []
+        self._fresh: set[int] = set()
+
+    def recovered(self) -> None:
+        """The tables were recovered (a rebalance): rescan them for retention."""
+        self.needs_scan = True
+
+    def _scan(self) -> None:
+        self._expiry = {}
+        for key, value in list(self.enrichments.items()):
+            stored = EnrichedPart.model_validate_json(value)
+            self._remember(stored.partition or 0, key, stored.article.fetched_at)
+        self.needs_scan = False
+
+    def _remember(self, partition: int, key: bytes, seen_at: dt.datetime) -> None:
+        expiry = self._expiry.setdefault(partition, _Expiry())
+        heapq.heappush(expiry.heap, (seen_at, key))
+        if expiry.watermark is None or seen_at > expiry.watermark:
+            expiry.watermark = seen_at
+
+    def _expire(self, partition: int) -> None:
+        """Delete this partition's entries older than the retention (on write)."""
+        expiry = self._expiry.get(partition)
+        if expiry is None or expiry.watermark is None:
+            return
+        horizon = expiry.watermark - self.config.dedupe_retention
+        while expiry.heap and expiry.heap[0][0] < horizon:
+            seen_at, key = heapq.heappop(expiry.heap)
+            stored = self.enrichments.get(key)
+            if stored is None:
+                continue
+            if EnrichedPart.model_validate_json(stored).article.fetched_at == seen_at:
+                del self.enrichments[key]
+                self.metrics.table_deletes.labels(table="enrichments").inc()
+
+    async def prepare(self, inputs: Sequence[_Input]) -> list[Enriched | None]:
+        if self.needs_scan:
+            self._scan()
+        parts = [ArticlePart.model_validate_json(item.payload) for item in inputs]
+        todo: list[int] = []
+        firsts: dict[str, int] = {}
+        plan: list[int | EnrichedPart | None] = []
+        for index, (item, part) in enumerate(zip(inputs, parts, strict=True)):
+            digest = part.fingerprints.content_hash
+            with current(item.event):
+                stored = self.enrichments.get(digest.encode("ascii"))
+            earlier = EnrichedPart.model_validate_json(stored) if stored is not None else None
+            if earlier is not None and earlier.article.body == part.body:
+                plan.append(earlier)
+            elif digest in firsts and parts[firsts[digest]].body == part.body:
+                plan.append(firsts[digest])  # an exact copy in this batch
+            else:
+                firsts.setdefault(digest, index)
+                todo.append(index)
+                plan.append(None)
+        enriched, seconds = await self.runner.enrich([parts[i] for i in todo])
+        _observe_stages(self.metrics, seconds, len(todo))
+        done: dict[int, Enriched] = dict(zip(todo, enriched, strict=True))
+        results: list[Enriched | None] = []
+        for index, (part, how) in enumerate(zip(parts, plan, strict=True)):
+            if how is None:
+                results.append(done[index])
+                continue
+            earlier_result = how if isinstance(how, EnrichedPart) else done[how]
+            if isinstance(earlier_result, DeadLetter):  # its first copy failed in NLP
+                results.append(
+                    dead_letter(
+                        earlier_result.reason,
+                        earlier_result.message,
+                        part.model_dump_json().encode(),
+                        config=self.config,
+                        origin=part.origin,
+                    )
+                )
+                continue
+            if isinstance(earlier_result, EnrichedPart):
+                source = Processed(
+                    articles=(earlier_result.article,), claims=tuple(earlier_result.claims)
+                )
+            else:
+                source = earlier_result
+            results.append(reuse_enrichment(part, source))
+            self.metrics.nlp_skipped.inc()
+        self._parts = parts
+        self._fresh = set(todo)
+        return results
+
+    def records(self, item: _Input, index: int, prepared: Any) -> list[_Encoded]:
+        result: Enriched = prepared[index]
+        part = self._parts[index]
+        if isinstance(result, DeadLetter):
+            return [self._dead(item, result)]
+        (article,) = result.articles
+        enriched = EnrichedPart(article=article, claims=list(result.claims), origin=part.origin)
+        if index in self._fresh:
+            partition = item.tp.partition
+            stored = enriched.model_copy(update={"partition": partition})
+            self.enrichments[part.fingerprints.content_hash.encode("ascii")] = encode_value(stored)
+            self.metrics.table_writes.labels(table="enrichments").inc()
+            self._remember(partition, part.fingerprints.content_hash.encode("ascii"),
+                           article.fetched_at)  # fmt: skip
+            self._expire(partition)
+        return [
+            _Encoded(
+                self.linking_topic,
+                article.article_id.encode("ascii"),
+                encode_value(enriched),
+                internal=True,
+            )
+        ]
+
+    def observe(self, item: _Input, records: Sequence[_Encoded], now: float) -> None:
+        super().observe(item, records, now)
+        self.metrics.stage_records.labels(stage=self.name).inc(
+            sum(1 for r in records if r.internal)
+        )
+
+
+class _JsonTable(MutableMapping[str, ClaimAppearances]):
+    """A bytes table seen as claim id → `ClaimAppearances` (what `link` updates)."""
+
+    def __init__(self, table: MutableMapping[bytes, bytes], on_write: Callable[[], None]) -> None:
+        self.table = table
+        self.on_write = on_write
+
+    def __getitem__(self, key: str) -> ClaimAppearances:
+        value = self.table.get(key.encode("utf-8"))
+        if value is None:
+            raise KeyError(key)
+        return ClaimAppearances.model_validate_json(value)
+
+    def __setitem__(self, key: str, value: ClaimAppearances) -> None:
+        self.table[key.encode("utf-8")] = encode_value(value)
+        self.on_write()
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key.encode("utf-8")]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.decode("utf-8") for key in self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+class LinkHandler(_Stage):
+    """Stage 3 (one partition): stream-wide dedupe and claim appearances; the outputs.
+
+    Args:
+        dedupe_entries (MutableMapping[bytes, bytes]): the `dedupe_entries` table: article
+            id → `DedupeIndex.snapshot`; the source of truth the index is rebuilt from.
+        claim_appearances (MutableMapping[bytes, bytes]): the `claim_appearances` table:
+            claim id → `ClaimAppearances` JSON.
+        **kwargs: see `_Stage`.
+    """
+
+    name = "linking"
+
+    def __init__(
+        self,
+        *,
+        dedupe_entries: MutableMapping[bytes, bytes],
+        claim_appearances: MutableMapping[bytes, bytes],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dedupe_entries = dedupe_entries
+        self.appearances = _JsonTable(
+            claim_appearances,
+            lambda: self.metrics.table_writes.labels(table="claim_appearances").inc(),
+        )
+        self.index = DedupeIndex(self.config)
+        self.needs_restore = True
+
+    def recovered(self) -> None:
+        """The tables were recovered (a rebalance): rebuild the index before the next batch."""
+        self.needs_restore = True
+
+    def _restore(self) -> None:
+        self.index.restore(list(self.dedupe_entries.values()))
+        self.needs_restore = False
+        log.info("dedupe index rebuilt from its table: %d articles", len(self.index))
+
+    async def prepare(self, inputs: Sequence[_Input]) -> None:
+        if self.needs_restore:
+            self._restore()
+
+    def records(self, item: _Input, index: int, prepared: Any) -> list[_Encoded]:
+        enriched = EnrichedPart.model_validate_json(item.payload)
+        processed = Processed(articles=(enriched.article,), claims=tuple(enriched.claims))
+        known = enriched.article.article_id in self.index
+        linked = link(processed, index=self.index, appearances=self.appearances,
+                      config=self.config)  # fmt: skip
+        if not known:
+            for article in linked.articles:
+                self.dedupe_entries[article.article_id.encode("ascii")] = self.index.snapshot(
+                    article.article_id
+                )
+                self.metrics.table_writes.labels(table="dedupe_entries").inc()
+        for evicted in self.index.take_evicted():
+            if self.dedupe_entries.get(evicted.encode("ascii")) is not None:
+                del self.dedupe_entries[evicted.encode("ascii")]  # a tombstone
+                self.metrics.table_deletes.labels(table="dedupe_entries").inc()
+        return [
+            _encode(record)
+            for record in to_records(linked, topics=self.topics, input_key=item.input_key)
+        ]
+
+    def observe(self, item: _Input, records: Sequence[_Encoded], now: float) -> None:
+        super().observe(item, records, now)
+        for record in records:
+            if record.record is None:
+                continue
+            value = record.record.value
+            if isinstance(value, Article) and value.duplicate_of is not None:
+                decision = self.index.decision_of(value.article_id)
+                kind = "exact" if decision is not None and decision.exact else "near"
+                self.metrics.duplicates.labels(kind=kind).inc()
+
+
+def _failed(error: BaseException) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_exception(error)
+    return future
+
+
+def register_agents(
     app: faust.App,
     topics: Topics,
-    handler: BatchHandler,
     *,
+    ingest: IngestHandler,
+    enrich: EnrichHandler,
+    linking: LinkHandler,
     batch_size: int,
     within_seconds: float,
     before_start: Callable[[], Awaitable[None]] | None = None,
-) -> Any:
-    """Register the processing agent on the input topic.
+) -> dict[str, Any]:
+    """Register the three stage agents.
 
     Args:
         app (faust.App): the app.
         topics (Topics): declared topics.
-        handler (BatchHandler): processes each batch.
+        ingest (IngestHandler): stage 1, on the input topic.
+        enrich (EnrichHandler): stage 2, on the parsed topic.
+        linking (LinkHandler): stage 3, on the one-partition linking topic.
         batch_size (int): most events per batch.
         within_seconds (float): longest wait to fill a batch.
         before_start (Callable | None): awaited once before the first batch is taken.
 
     Returns:
-        faust.types.AgentT: the agent (`agent.test_context()` works on it).
+        dict[str, faust.types.AgentT]: the agents by stage name.
     """
+    started = asyncio.Event()
+    starting: list[asyncio.Task[None]] = []
 
-    async def process_raw_articles(stream: faust.StreamT[bytes]) -> None:
-        """Raw article events → articles, claims and dead letters."""
-        if before_start is not None:
-            await before_start()
-        if app.in_transaction:
-            guard_commits(app.consumer, handler.publish_lock)
-        concrete = cast("faust.Stream[bytes]", stream)
-        # noack_take yields the buffered *events* and leaves acking to us
-        async for batch in concrete.noack_take(batch_size, within=within_seconds):
-            await handler.handle(cast("Sequence[EventT[bytes]]", batch), concrete.ack)
+    async def _ready() -> None:
+        if before_start is None or started.is_set():
+            return
+        if not starting:
+            starting.append(asyncio.ensure_future(before_start()))
+        await asyncio.shield(starting[0])
+        started.set()
 
-    return app.agent(
-        topics.input,
-        name="streams.process_raw_articles",
-        concurrency=1,
-        supervisor_strategy=CrashingSupervisor,
-    )(process_raw_articles)
+    def make(stage: _Stage, channel: faust.TopicT) -> Any:
+        async def process(stream: faust.StreamT[bytes]) -> None:
+            await _ready()
+            if app.in_transaction:
+                guard_commits(app.consumer, stage.publish_lock)
+            concrete = cast("faust.Stream[bytes]", stream)
+            # noack_take yields the buffered *events* and leaves acking to us
+            async for batch in concrete.noack_take(batch_size, within=within_seconds):
+                await stage.handle(cast("Sequence[EventT[bytes]]", batch), concrete.ack)
+
+        process.__doc__ = f"The {stage.name} stage."
+        return app.agent(
+            channel,
+            name=f"streams.{stage.name}",
+            concurrency=1,
+            supervisor_strategy=CrashingSupervisor,
+        )(process)
+
+    return {
+        "ingest": make(ingest, topics.input),
+        "enrich": make(enrich, topics.parsed),
+        "linking": make(linking, topics.linking),
+    }

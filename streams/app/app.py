@@ -1,9 +1,16 @@
 """build_app(settings) → faust.App: the stream service's wiring (nothing connects here).
 
-The app consumes the input topic in batches, runs the core in a process pool and
-publishes articles, claims and dead letters (`streams.app.agents`), serves `/metrics`,
+The app runs three batched agents (`streams.app.agents`): ingest (input topic → parse in
+the process pool → `<app_id>-parsed`), enrich (NLP in the pool, or reuse of an exact
+copy's enrichment from the `enrichments` table → `<app_id>-linking`) and linking (one
+partition: stream-wide dedupe and claim appearances against the `dedupe_entries` and
+`claim_appearances` tables → articles, claims, claim appearances). It serves `/metrics`,
 `/healthz` and `/readyz` (`streams.app.web`) and refreshes the consumer-lag gauge on a
 timer. `run_worker(settings)` runs it until SIGTERM/SIGINT.
+
+Tables live in `STREAMS_WORKER__STORE` (`memory://`, or `rocksdb://` with the
+`rocksdict` package under `STREAMS_WORKER__DATA_DIR`) and are backed by compacted
+changelog topics `<app_id>-<table>-changelog` that Faust creates and recovers from.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
@@ -18,9 +26,18 @@ from typing import Any, NoReturn
 import faust
 from faust.types.auth import CredentialsT
 
-from streams.app.agents import BatchHandler, FaustPublisher, Publisher, Runner, register_agent
+from streams.app.agents import (
+    EnrichHandler,
+    FaustPublisher,
+    IngestHandler,
+    LinkHandler,
+    Publisher,
+    Runner,
+    register_agents,
+)
 from streams.app.metrics import Metrics
 from streams.app.pool import NlpPool
+from streams.app.recovery import guard_recovery_races
 from streams.app.topics import MAX_REQUEST_BYTES, Topics, declare_topics, ensure_topics
 from streams.app.web import register_pages
 from streams.kafka_client import BrokerNotConfiguredError, ssl_context
@@ -39,6 +56,9 @@ this is the longest gap tolerated anyway before the member is considered stuck."
 REBALANCE_TIMEOUT_SECONDS = 300.0
 """Time members get to finish their in-flight batch and rejoin during a rebalance."""
 
+TABLES = ("enrichments", "dedupe_entries", "claim_appearances")
+"""The worker's tables (bytes keys and values)."""
+
 
 @dataclass
 class WorkerContext:
@@ -48,10 +68,18 @@ class WorkerContext:
     topics: Topics
     metrics: Metrics
     pool: NlpPool
-    handler: BatchHandler
-    agent: Any = None
+    ingest: IngestHandler
+    enrich: EnrichHandler
+    linking: LinkHandler
+    tables: Mapping[str, MutableMapping[bytes, bytes]]
+    agents: dict[str, Any] = field(default_factory=dict)
     joined: bool = False
     publish_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def agent(self) -> Any:
+        """The first stage's agent (on the input topic)."""
+        return self.agents["ingest"]
 
 
 _CONTEXTS: weakref.WeakKeyDictionary[faust.App, WorkerContext] = weakref.WeakKeyDictionary()
@@ -102,6 +130,7 @@ def build_app(
     *,
     runner: Runner | None = None,
     publisher: Publisher | None = None,
+    tables: Mapping[str, MutableMapping[bytes, bytes]] | None = None,
 ) -> faust.App:
     """The Faust app of the stream service, configured from `settings`; connects nothing.
 
@@ -109,6 +138,8 @@ def build_app(
         settings (Settings): the service settings.
         runner (Runner | None): runs the core; defaults to the NLP process pool.
         publisher (Publisher | None): sends records; defaults to the app's producer.
+        tables (Mapping | None): stand-ins for the Faust tables by name (`TABLES`), for
+            tests without a broker; defaults to the Faust tables.
 
     Returns:
         faust.App: the app; `context_of(app)` holds its topics, metrics, pool and agent.
@@ -149,7 +180,12 @@ def build_app(
         version=_package_version(),
         schema_version=SCHEMA_VERSION,
         model=settings.core.spacy_model,
-        output_topics=(outputs.articles, outputs.claims, outputs.dead_letters),
+        output_topics=(
+            outputs.articles,
+            outputs.claims,
+            outputs.dead_letters,
+            outputs.claim_appearances,
+        ),
     )
     pool = NlpPool(
         settings.core,
@@ -158,28 +194,73 @@ def build_app(
         on_restart=metrics.pool_restarts.inc,
     )
     topics = declare_topics(app, settings.topics)
+    faust_tables: dict[str, Any] = {}
+    if tables is None:
+        partitions = {"enrichments": topics.parsed.partitions}
+        for name in TABLES:
+            faust_tables[name] = app.Table(
+                name,
+                key_type=bytes,
+                value_type=bytes,
+                partitions=partitions.get(name, 1),
+                help=f"streams {name} (see streams.app.agents)",
+            )
+        tables = faust_tables
     lock = asyncio.Lock()
-    handler = BatchHandler(
-        runner=runner or pool,
-        publisher=publisher or FaustPublisher(app),
-        topics=outputs,
-        config=settings.core,
-        metrics=metrics,
-        publish_lock=lock,
+    real = publisher is None
+    publisher = publisher or FaustPublisher(app)
+
+    async def flush() -> None:
+        await app.producer.flush()
+
+    common: dict[str, Any] = {
+        "publisher": publisher,
+        "topics": outputs,
+        "config": settings.core,
+        "metrics": metrics,
+        "publish_lock": lock,
+    }
+    stateful = {**common, "flush": flush if real else None}
+    ingest = IngestHandler(
+        runner=runner or pool, parsed_topic=topics.parsed.get_topic_name(), **common
     )
-    context = WorkerContext(settings, topics, metrics, pool, handler, publish_lock=lock)
+    enrich = EnrichHandler(
+        runner=runner or pool,
+        enrichments=tables["enrichments"],
+        linking_topic=topics.linking.get_topic_name(),
+        **stateful,
+    )
+    linking = LinkHandler(
+        dedupe_entries=tables["dedupe_entries"],
+        claim_appearances=tables["claim_appearances"],
+        **stateful,
+    )
+    context = WorkerContext(
+        settings, topics, metrics, pool, ingest, enrich, linking, tables, publish_lock=lock
+    )
     _CONTEXTS[app] = context
-    context.agent = register_agent(
+    context.agents = register_agents(
         app,
         topics,
-        handler,
+        ingest=ingest,
+        enrich=enrich,
+        linking=linking,
         batch_size=worker.batch_size,
         within_seconds=worker.batch_within_seconds,
-        before_start=lambda: _start(
-            context, create_topics=publisher is None, start_pool=runner is None
-        ),
+        before_start=lambda: _start(context, create_topics=real, start_pool=runner is None),
     )
+    if faust_tables:
+
+        async def _enrichments_recovered() -> None:
+            enrich.recovered()
+
+        async def _dedupe_recovered() -> None:
+            linking.recovered()
+
+        faust_tables["enrichments"].on_recover(_enrichments_recovered)
+        faust_tables["dedupe_entries"].on_recover(_dedupe_recovered)
     register_pages(app, context)
+    guard_recovery_races(app)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode's stub is too narrow
     def _joined(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:

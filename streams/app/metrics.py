@@ -7,7 +7,6 @@ in one process without clashing in the global registry.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -22,28 +21,6 @@ _E2E_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 30
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
-class SeenSet:
-    """A bounded set of recently seen keys (oldest forgotten first).
-
-    Args:
-        capacity (int): how many keys to remember.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-
-    def seen(self, key: str) -> bool:
-        """Remember `key`; True when it was already remembered."""
-        if key in self._keys:
-            self._keys.move_to_end(key)
-            return True
-        self._keys[key] = None
-        if len(self._keys) > self._capacity:
-            self._keys.popitem(last=False)
-        return False
-
-
 class Metrics:
     """The worker's metrics on a dedicated `CollectorRegistry`.
 
@@ -52,8 +29,6 @@ class Metrics:
         schema_version (str): version of the output contract.
         model (str): the spaCy model the pool loads.
         output_topics (Sequence[str]): topics whose publish counters start at zero.
-        duplicate_memory (int): content hashes / claim ids remembered to count repeats.
-            Defaults to 100_000 each.
     """
 
     def __init__(
@@ -63,7 +38,6 @@ class Metrics:
         schema_version: str,
         model: str,
         output_topics: Sequence[str] = (),
-        duplicate_memory: int = 100_000,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -84,9 +58,38 @@ class Metrics:
         )
         self.duplicates = Counter(
             "streams_duplicates",
-            "Published records whose content this worker already published since it started "
-            "(article: same content_hash; claim: same claim_id); a bounded, per-worker count.",
-            ["record"],
+            "Articles published as stream-wide duplicates of an earlier article, by kind "
+            "(exact: same body; near: similar body).",
+            ["kind"],
+            registry=r,
+        )
+        self.nlp_skipped = Counter(
+            "streams_nlp_skipped",
+            "Stories whose NLP was skipped: an exact copy reused the first copy's enrichment.",
+            registry=r,
+        )
+        self.stage_events = Counter(
+            "streams_stage_events",
+            "Messages taken by each stage (ingest: input events; enrich and linking: stories).",
+            ["stage"],
+            registry=r,
+        )
+        self.stage_records = Counter(
+            "streams_stage_records",
+            "Records a stage sent to the next stage's internal topic.",
+            ["stage"],
+            registry=r,
+        )
+        self.table_writes = Counter(
+            "streams_table_writes",
+            "Keys set in the worker's tables (each also a changelog record).",
+            ["table"],
+            registry=r,
+        )
+        self.table_deletes = Counter(
+            "streams_table_deletes",
+            "Keys deleted from the worker's tables for retention (changelog tombstones).",
+            ["table"],
             registry=r,
         )
         self.stage_seconds = Histogram(
@@ -145,20 +148,16 @@ class Metrics:
             self.dead_letters.labels(reason=reason.value)
         for topic in output_topics:
             self.records_published.labels(topic=topic)
-        for record in ("article", "claim"):
-            self.duplicates.labels(record=record)
-        self._articles_seen = SeenSet(duplicate_memory)
-        self._claims_seen = SeenSet(duplicate_memory)
-
-    def count_article(self, content_hash: str) -> None:
-        """Count an article published; a repeat of a content hash counts as a duplicate."""
-        if self._articles_seen.seen(content_hash):
-            self.duplicates.labels(record="article").inc()
-
-    def count_claim(self, claim_id: str) -> None:
-        """Count a claim published; a repeat of a claim id counts as a duplicate."""
-        if self._claims_seen.seen(claim_id):
-            self.duplicates.labels(record="claim").inc()
+        for kind in ("exact", "near"):
+            self.duplicates.labels(kind=kind)
+        for stage in ("ingest", "enrich", "linking"):
+            self.stage_events.labels(stage=stage)
+        for stage in ("ingest", "enrich"):
+            self.stage_records.labels(stage=stage)
+        for table in ("enrichments", "dedupe_entries", "claim_appearances"):
+            self.table_writes.labels(table=table)
+        for table in ("enrichments", "dedupe_entries"):
+            self.table_deletes.labels(table=table)
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format (`CONTENT_TYPE`)."""

@@ -5,6 +5,9 @@ event through `process_payloads`) and then processes chunks of a batch. Processe
 started with the 'spawn' context, so no event loop, socket or thread of the worker is
 inherited.
 
+Two tasks run here: `parse` (decode and parse, no NLP) for the ingest stage and
+`enrich` (spaCy) for the enrich stage (`streams.app.agents`).
+
 A pool process that dies (segfault, out of memory, `os._exit`) breaks the whole pool
 (`BrokenProcessPool`). The pool is then recreated and each input of the broken chunks is
 retried once on its own; an input that breaks the pool again becomes a
@@ -27,15 +30,20 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from streams.core import CoreConfig, Outcome, StageTimer, dead_letter, process_payloads, warm_up
-from streams.models import RejectReason
+from streams.core import CoreConfig, Processed, StageTimer, dead_letter, warm_up
+from streams.core.pipeline import enrich_parts, parse_payloads
+from streams.models import ArticlePart, DeadLetter, RejectReason
 
 log = logging.getLogger(__name__)
 
-ChunkResult = tuple[list[Outcome], dict[str, float]]
-"""What a pool task returns: one outcome per payload, and seconds per stage."""
+Parsed = list[ArticlePart] | DeadLetter
+"""What parsing one payload gives: its stories, or why there are none."""
 
-ChunkTask = Callable[[Sequence[bytes], Sequence[Mapping[str, Any]], CoreConfig], ChunkResult]
+Enriched = Processed | DeadLetter
+"""What enriching one story gives."""
+
+ChunkTask = Callable[[Sequence[Any], Sequence[Mapping[str, Any]], CoreConfig], Any]
+"""A pool task: (items, origins, config) → (one result per item, seconds per stage)."""
 
 _load_seconds = 0.0
 
@@ -67,10 +75,10 @@ def model_load_seconds() -> float:
     return _load_seconds
 
 
-def process_chunk(
+def parse_chunk(
     payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]], config: CoreConfig
-) -> ChunkResult:
-    """Pool task: run the core on a chunk of payloads.
+) -> tuple[list[Parsed], dict[str, float]]:
+    """Pool task: decode and parse a chunk of payloads (`streams.core` `parse_payloads`).
 
     Args:
         payloads (Sequence[bytes]): raw input messages.
@@ -78,20 +86,39 @@ def process_chunk(
         config (CoreConfig): pipeline settings.
 
     Returns:
-        ChunkResult: outcomes in input order and seconds per stage.
+        tuple: per payload its stories or dead letter, in input order; seconds per stage.
     """
     timer = StageTimer()
-    outcomes = process_payloads(payloads, config=config, origins=origins, timer=timer)
-    return outcomes, timer.seconds
+    parsed = parse_payloads(payloads, config=config, origins=origins, timer=timer)
+    return parsed, timer.seconds
+
+
+def enrich_chunk(
+    parts: Sequence[ArticlePart], origins: Sequence[Mapping[str, Any]], config: CoreConfig
+) -> tuple[list[Enriched], dict[str, float]]:
+    """Pool task: NLP for a chunk of parsed stories (`streams.core` `enrich_parts`).
+
+    Args:
+        parts (Sequence[ArticlePart]): parsed stories.
+        origins (Sequence[Mapping]): unused (each story carries its origin).
+        config (CoreConfig): pipeline settings.
+
+    Returns:
+        tuple: per story its article and claims (or a dead letter); seconds per stage.
+    """
+    timer = StageTimer()
+    enriched = enrich_parts(parts, config=config, timer=timer)  # the model is cached
+    return enriched, timer.seconds
 
 
 class NlpPool:
-    """A process pool that runs the core, with crash recovery.
+    """A process pool that runs the core's parse and enrich stages, with crash recovery.
 
     Args:
         config (CoreConfig): pipeline settings (the model to load).
         processes (int): pool size; each process holds one model.
-        task (ChunkTask): the function run in the pool. Defaults to `process_chunk`.
+        parse_task (ChunkTask): the parse task. Defaults to `parse_chunk`.
+        enrich_task (ChunkTask): the NLP task. Defaults to `enrich_chunk`.
         on_queue_depth (Callable[[int], None] | None): told the number of unfinished tasks.
         on_restart (Callable[[], None] | None): told when a broken pool is recreated.
     """
@@ -101,13 +128,15 @@ class NlpPool:
         config: CoreConfig,
         processes: int,
         *,
-        task: ChunkTask = process_chunk,
+        parse_task: ChunkTask = parse_chunk,
+        enrich_task: ChunkTask = enrich_chunk,
         on_queue_depth: Callable[[int], None] | None = None,
         on_restart: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.processes = processes
-        self.task = task
+        self.parse_task = parse_task
+        self.enrich_task = enrich_task
         self.model_load_seconds: float | None = None
         self._executor: ProcessPoolExecutor | None = None
         self._pending = 0
@@ -158,40 +187,82 @@ class NlpPool:
         await self.start()
 
     async def _submit(
-        self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> ChunkResult:
+        self, task: ChunkTask, items: Sequence[Any], origins: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[Any], dict[str, float]]:
         if self._executor is None:
-            raise RuntimeError("NlpPool.run() before start()")
+            raise RuntimeError("NlpPool used before start()")
         loop = asyncio.get_running_loop()
         self._pending += 1
         self._on_queue_depth(self._pending)
         try:
-            return await loop.run_in_executor(
-                self._executor, self.task, list(payloads), list(origins), self.config
+            result: tuple[list[Any], dict[str, float]] = await loop.run_in_executor(
+                self._executor, task, list(items), list(origins), self.config
             )
+            return result
         finally:
             self._pending -= 1
             self._on_queue_depth(self._pending)
 
-    async def run(
+    async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> ChunkResult:
-        """Process a batch: one chunk per process, outcomes in input order.
+    ) -> tuple[list[Parsed], dict[str, float]]:
+        """Decode and parse a batch (no NLP): one chunk per process, results in input order.
 
         Args:
             payloads (Sequence[bytes]): raw input messages.
             origins (Sequence[Mapping]): where each came from.
 
         Returns:
-            ChunkResult: one outcome per payload, and seconds per stage summed over chunks.
+            tuple: per payload its stories or dead letter; seconds per stage summed.
         """
-        size = max(1, math.ceil(len(payloads) / self.processes))
-        bounds = [(i, min(i + size, len(payloads))) for i in range(0, len(payloads), size)]
+
+        def poison(payload: bytes, origin: Mapping[str, Any], error: BaseException) -> Parsed:
+            return self._poisoned(payload, origin, error)
+
+        return await self._map(self.parse_task, payloads, origins, poison)
+
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], dict[str, float]]:
+        """NLP for a batch of parsed stories: one chunk per process, results in input order.
+
+        Args:
+            parts (Sequence[ArticlePart]): parsed stories.
+
+        Returns:
+            tuple: per story its article and claims or a dead letter; seconds per stage.
+        """
+
+        def poison(part: ArticlePart, origin: Mapping[str, Any], error: BaseException) -> Enriched:
+            return self._poisoned(part.model_dump_json().encode(), origin, error)
+
+        return await self._map(self.enrich_task, parts, [p.origin for p in parts], poison)
+
+    def _poisoned(
+        self, payload: bytes, origin: Mapping[str, Any], error: BaseException
+    ) -> DeadLetter:
+        log.error("input at %s broke the NLP pool again; dead-lettering it", origin)
+        return dead_letter(
+            RejectReason.PROCESSING_ERROR,
+            "the NLP process crashed twice on this input "
+            f"({type(error).__name__}); this is a bug: report it with this record",
+            payload,
+            config=self.config,
+            origin=origin,
+        )
+
+    async def _map(
+        self,
+        task: ChunkTask,
+        items: Sequence[Any],
+        origins: Sequence[Mapping[str, Any]],
+        poison: Callable[[Any, Mapping[str, Any], BaseException], Any],
+    ) -> tuple[list[Any], dict[str, float]]:
+        size = max(1, math.ceil(len(items) / self.processes))
+        bounds = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
         results = await asyncio.gather(
-            *(self._submit(payloads[a:b], origins[a:b]) for a, b in bounds),
+            *(self._submit(task, items[a:b], origins[a:b]) for a, b in bounds),
             return_exceptions=True,
         )
-        outcomes: list[Outcome] = []
+        outcomes: list[Any] = []
         seconds: dict[str, float] = {}
         broken = False
         for (a, b), result in zip(bounds, results, strict=True):
@@ -200,37 +271,35 @@ class NlpPool:
                     log.error("NLP pool broke; recreating it and retrying inputs one by one")
                     await self._restart()
                     broken = True
-                result = await self._one_by_one(payloads[a:b], origins[a:b])
+                result = await self._one_by_one(task, items[a:b], origins[a:b], poison)
             elif isinstance(result, BaseException):
                 raise result
             outcomes.extend(result[0])
-            for stage, value in result[1].items():
-                seconds[stage] = seconds.get(stage, 0.0) + value
+            _add_seconds(seconds, result[1])
         return outcomes, seconds
 
     async def _one_by_one(
-        self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> ChunkResult:
-        outcomes: list[Outcome] = []
+        self,
+        task: ChunkTask,
+        items: Sequence[Any],
+        origins: Sequence[Mapping[str, Any]],
+        poison: Callable[[Any, Mapping[str, Any], BaseException], Any],
+    ) -> tuple[list[Any], dict[str, float]]:
+        outcomes: list[Any] = []
         seconds: dict[str, float] = {}
-        for payload, origin in zip(payloads, origins, strict=True):
+        for item, origin in zip(items, origins, strict=True):
             try:
-                done, spent = await self._submit([payload], [origin])
+                done, spent = await self._submit(task, [item], [origin])
             except BrokenProcessPool as error:
-                log.error("input at %s broke the NLP pool again; dead-lettering it", origin)
-                outcomes.append(
-                    dead_letter(
-                        RejectReason.PROCESSING_ERROR,
-                        "the NLP process crashed twice on this input "
-                        f"({type(error).__name__}); this is a bug: report it with this record",
-                        payload,
-                        config=self.config,
-                        origin=origin,
-                    )
-                )
+                outcomes.append(poison(item, origin, error))
                 await self._restart()
                 continue
             outcomes.extend(done)
-            for stage, value in spent.items():
-                seconds[stage] = seconds.get(stage, 0.0) + value
+            _add_seconds(seconds, spent)
         return outcomes, seconds
+
+
+def _add_seconds(total: dict[str, float], spent: Mapping[str, float]) -> None:
+    """Add one chunk's seconds per stage to the batch's."""
+    for stage, value in spent.items():
+        total[stage] = total.get(stage, 0.0) + value

@@ -4,7 +4,14 @@ Keys and values are raw bytes (`raw` codec): values are the JSON bytes of
 `streams.models` records made by `streams.core.encode_value`, keys the record keys
 (`article_id`, `claim_id`, the input's key for dead letters), so the outputs can be
 compacted by a downstream operator. The topics keep the broker's default cleanup
-policy (delete).
+policy (delete), except `claim-appearances` (a running aggregate per claim id), which
+is created compacted.
+
+Two internal topics connect the worker's stages (`streams.app.agents`), both named
+after the app id and created by Faust: `<app_id>-parsed` (parsed stories keyed by
+their content hash, as many partitions as the input, so exact copies meet on one
+partition) and `<app_id>-linking` (enriched stories keyed by article id, ONE
+partition, so one member links every article against the stream-wide state).
 
 An article can be larger than Kafka's default 1 MiB message limit, and a dead letter
 keeps an input of up to `STREAMS_CORE__MAX_EVENT_BYTES` (5 MiB), so every topic the
@@ -38,21 +45,25 @@ class Topics:
     articles: faust.TopicT
     claims: faust.TopicT
     dead_letters: faust.TopicT
+    claim_appearances: faust.TopicT
+    parsed: faust.TopicT
+    linking: faust.TopicT
 
     def outputs(self) -> tuple[faust.TopicT, ...]:
-        """The topics the worker publishes to."""
-        return (self.articles, self.claims, self.dead_letters)
+        """The topics the worker publishes its results to."""
+        return (self.articles, self.claims, self.dead_letters, self.claim_appearances)
 
     def all(self) -> tuple[faust.TopicT, ...]:
-        """Every topic, input first."""
-        return (self.input, *self.outputs())
+        """Every topic, input first, then the outputs and the internal topics."""
+        return (self.input, *self.outputs(), self.parsed, self.linking)
 
 
 def declare_topics(app: faust.App, topics: TopicSettings) -> Topics:
     """Declare the input, output and dead-letter topics on `app` (nothing connects).
 
-    The input topic is declared `internal`, so Faust creates it (when missing) before
-    it subscribes; `ensure_topics` creates the outputs at start-up.
+    The input and the internal stage topics are declared `internal`, so Faust creates
+    them (when missing) before it subscribes; `ensure_topics` creates the outputs at
+    start-up.
 
     Args:
         app (faust.App): the app.
@@ -62,24 +73,37 @@ def declare_topics(app: faust.App, topics: TopicSettings) -> Topics:
         Topics: the declared topics.
     """
 
-    def topic(name: str, *, internal: bool = False) -> faust.TopicT:
+    def topic(
+        name: str,
+        *,
+        internal: bool = False,
+        partitions: int = topics.partitions,
+        compact: bool = False,
+    ) -> faust.TopicT:
+        config = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+        if compact:
+            config["cleanup.policy"] = "compact"
         return app.topic(
             name,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
-            partitions=topics.partitions,
+            partitions=partitions,
             replicas=topics.replication_factor,
-            config={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
+            config=config,
             internal=internal,
         )
 
+    app_id = app.conf.id
     return Topics(
         input=topic(topics.input, internal=True),
         articles=topic(topics.articles),
         claims=topic(topics.claims),
         dead_letters=topic(topics.dead_letters),
+        claim_appearances=topic(topics.claim_appearances, compact=True),
+        parsed=topic(f"{app_id}-parsed", internal=True),
+        linking=topic(f"{app_id}-linking", internal=True, partitions=1),
     )
 
 

@@ -17,23 +17,29 @@ import pytest
 from faust.types import TP
 
 from streams.app.headers import Headers
-from streams.app.pool import process_chunk
-from streams.core import CoreConfig, Outcome
+from streams.app.pool import Enriched, Parsed, enrich_chunk, parse_chunk
+from streams.core import CoreConfig
+from streams.models import ArticlePart
 from streams.settings import KafkaSettings, Settings, TopicSettings, WorkerSettings
 
 
 class InlineRunner:
-    """Runs the core in a thread of this process (no process pool), like the pool task."""
+    """Runs the core in a thread of this process (no process pool), like the pool tasks."""
 
     def __init__(self, config: CoreConfig) -> None:
         self.config = config
         self.calls = 0
+        self.enriched = 0
 
-    async def run(
+    async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Outcome], dict[str, float]]:
+    ) -> tuple[list[Parsed], dict[str, float]]:
         self.calls += 1
-        return await asyncio.to_thread(process_chunk, payloads, origins, self.config)
+        return await asyncio.to_thread(parse_chunk, payloads, origins, self.config)
+
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], dict[str, float]]:
+        self.enriched += len(parts)
+        return await asyncio.to_thread(enrich_chunk, parts, [p.origin for p in parts], self.config)
 
 
 @dataclass
@@ -60,7 +66,13 @@ class MemoryPublisher:
         self.refuse = refuse or (lambda sent: None)
 
     async def send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Headers, source: TP
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Headers,
+        source: TP,
+        timestamp: float | None = None,
     ) -> Awaitable[Any]:
         record = Sent(topic, key, value, list(headers), source)
         self.sent.append(record)
@@ -96,6 +108,7 @@ def worker_settings(
             articles=f"articles-{tag}",
             claims=f"claims-{tag}",
             dead_letters=f"raw-{tag}.dlq",
+            claim_appearances=f"appearances-{tag}",
             partitions=2,
         ),
         worker=WorkerSettings(app_id=f"streams-test-{tag}", **worker),
@@ -107,3 +120,43 @@ def worker_settings(
 def core_config() -> CoreConfig:
     """The default core configuration."""
     return CoreConfig()
+
+
+Record = tuple[str, bytes | None, bytes]
+"""(topic, key, value bytes) of one published record."""
+
+
+def linked_records(
+    payloads: Sequence[bytes],
+    keys: Sequence[str | None],
+    origins: Sequence[Mapping[str, Any]],
+    settings: Settings,
+) -> list[Record]:
+    """What `streams process` publishes for these inputs in this order (run-wide dedupe)."""
+    from streams.core import Processed, encode_value, link, process_payloads, to_records
+    from streams.core.dedupe import DedupeIndex
+
+    index = DedupeIndex(settings.core)
+    appearances: dict[str, Any] = {}
+    out: list[Record] = []
+    outcomes = process_payloads(payloads, config=settings.core, origins=origins)
+    for outcome, key in zip(outcomes, keys, strict=True):
+        if isinstance(outcome, Processed):
+            outcome = link(outcome, index=index, appearances=appearances, config=settings.core)
+        for record in to_records(outcome, topics=settings.topics.outputs(), input_key=key):
+            out.append(
+                (record.topic, record.key.encode() if record.key else None,
+                 encode_value(record.value))
+            )  # fmt: skip
+    return out
+
+
+def by_topic(records: Sequence[Record], appearances_topic: str) -> dict[str, Any]:
+    """Records per topic as sorted lists, claim appearances as the final value per claim id."""
+    grouped: dict[str, Any] = {}
+    for topic, key, value in records:
+        if topic == appearances_topic:
+            grouped.setdefault(topic, {})[key] = value
+        else:
+            grouped.setdefault(topic, []).append((key, value))
+    return {t: v if isinstance(v, dict) else sorted(v, key=repr) for t, v in grouped.items()}

@@ -12,9 +12,18 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
 from streams.app import build_app, context_of
-from streams.core import CoreConfig, encode_value, process_payloads, to_records
+from streams.app.app import TABLES
+from streams.core import CoreConfig
 from streams.models import SCHEMA_VERSION
-from tests.app.conftest import InlineRunner, MemoryPublisher, Sent, sync, worker_settings
+from tests.app.conftest import (
+    InlineRunner,
+    MemoryPublisher,
+    Sent,
+    by_topic,
+    linked_records,
+    sync,
+    worker_settings,
+)
 
 SEED_URL = "file:///work/shared/seed/000_5ff85278df32db3f.txt"
 
@@ -41,43 +50,55 @@ async def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _run(
-    messages: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
-    publisher: MemoryPublisher,
-    *,
-    core: CoreConfig | None = None,
-    expect_acks: bool = True,
-    **worker: Any,
-) -> tuple[Any, list[Any]]:
-    settings = worker_settings(core=core, batch_size=8, batch_within_seconds=0.05, **worker)
-    app = build_app(settings, runner=InlineRunner(settings.core), publisher=publisher)
-    context = context_of(app)
-    async with context.agent.test_context() as agent:
+async def _stage(agent: Any, messages: list[Any], expect_acks: bool) -> list[Any]:
+    async with agent.test_context() as running:
         events = [
-            await agent.put(value, key=key, headers=headers, wait=False)
+            await running.put(value, key=key, headers=headers, wait=False)
             for key, value, headers in messages
         ]
         if expect_acks:
             await _wait(lambda: all(event.message.acked for event in events))
         else:
             await asyncio.sleep(3)
+    return events
+
+
+async def _run(
+    messages: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
+    publisher: MemoryPublisher,
+    *,
+    core: CoreConfig | None = None,
+    expect_acks: bool = True,
+    max_message_bytes: int | None = None,
+    **worker: Any,
+) -> tuple[Any, list[Any]]:
+    """Run the three stages one after the other, feeding each what the previous sent."""
+    settings = worker_settings(core=core, batch_size=8, batch_within_seconds=0.05, **worker)
+    tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
+    runner = InlineRunner(settings.core)
+    app = build_app(settings, runner=runner, publisher=publisher, tables=tables)
+    context = context_of(app)
+    if max_message_bytes is not None:
+        context.linking.max_message_bytes = max_message_bytes
+    context.runner = runner
+    events = await _stage(context.agents["ingest"], messages, True)
+    for stage, topic in (("enrich", context.topics.parsed), ("linking", context.topics.linking)):
+        name = topic.get_topic_name()
+        sent = [(s.key, s.value, s.headers) for s in publisher.sent if s.topic == name]
+        events = await _stage(context.agents[stage], sent, expect_acks or stage == "enrich")
     return context, events
 
 
-def _expected(payloads: list[bytes], keys: list[str | None], topic: str, settings: Any) -> list:
-    origins = [{"topic": topic, "partition": 0, "offset": i} for i in range(len(payloads))]
-    outcomes = process_payloads(payloads, config=settings.core, origins=origins)
-    return [
-        (record.topic, record.key.encode() if record.key else None, encode_value(record.value))
-        for outcome, key in zip(outcomes, keys, strict=True)
-        for record in to_records(outcome, topics=settings.topics.outputs(), input_key=key)
-    ]
+def _outputs(publisher: MemoryPublisher, context: Any) -> list[tuple[str, bytes | None, bytes]]:
+    internal = {context.topics.parsed.get_topic_name(), context.topics.linking.get_topic_name()}
+    return [(s.topic, s.key, s.value) for s in publisher.sent if s.topic not in internal]
 
 
 @sync
-async def test_publishes_the_records_of_streams_process_in_input_order(seed_text: str) -> None:
-    payloads = [_event(seed_text), *BAD]
-    keys = [SEED_URL, "bad-0", "bad-1", "bad-2", "bad-3"]
+async def test_publishes_the_records_of_streams_process(seed_text: str) -> None:
+    copy = _event(seed_text, url="https://mirror.example/copy")
+    payloads = [_event(seed_text), *BAD, copy]
+    keys = [SEED_URL, "bad-0", "bad-1", "bad-2", "bad-3", "copy"]
     publisher = MemoryPublisher()
     trace = [("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
     messages = [
@@ -87,17 +108,27 @@ async def test_publishes_the_records_of_streams_process_in_input_order(seed_text
     context, _ = await _run(messages, publisher)
 
     settings = context.settings
-    expected = _expected(payloads, keys, settings.topics.input, settings)
-    assert [(s.topic, s.key, s.value) for s in publisher.sent] == expected
     outputs = settings.topics
-    first: Sent = publisher.sent[0]
-    assert first.topic == outputs.articles
+    origins = [{"topic": outputs.input, "partition": 0, "offset": i} for i in range(6)]
+    expected = linked_records(payloads, keys, origins, settings)
+    got = _outputs(publisher, context)
+    assert by_topic(got, outputs.claim_appearances) == by_topic(expected, outputs.claim_appearances)
+    articles = [orjson.loads(v) for t, _, v in got if t == outputs.articles]
+    assert [a["duplicate_of"] is not None for a in articles] == [False, False, True, True]
+    # the copy's two stories reused the first copy's enrichment: NLP ran for two bodies
+    assert context.runner.enriched == 2
+    assert context.metrics.nlp_skipped._value.get() == 2
+    assert context.metrics.duplicates.labels(kind="exact")._value.get() == 2
+    assert len(context.tables["enrichments"]) == 2
+    assert len(context.tables["dedupe_entries"]) == 4
+    first: Sent = next(s for s in publisher.sent if s.topic == outputs.articles)
     headers = dict(first.headers)
     assert headers["schema_version"] == SCHEMA_VERSION.encode()
     assert headers["content-type"] == b"application/json"
     assert headers["origin-topic"] == outputs.input.encode()
     assert (headers["origin-partition"], headers["origin-offset"]) == (b"0", b"0")
     assert headers["trace-id"] == b"0af7651916cd43dd8448eb211c80319c"
+    assert "streams-input-key" not in headers
     letters = [s for s in publisher.sent if s.topic == outputs.dead_letters]
     assert [orjson.loads(s.value)["reason"] for s in letters] == [
         "not_utf8",
@@ -109,7 +140,7 @@ async def test_publishes_the_records_of_streams_process_in_input_order(seed_text
     assert all("trace-id" not in dict(s.headers) for s in letters)
 
     metrics = context.metrics
-    assert metrics.events_consumed._value.get() == 5
+    assert metrics.events_consumed._value.get() == 6
     assert metrics.dead_letters.labels(reason="not_utf8")._value.get() == 1
     assert metrics.records_published.labels(topic=outputs.claims)._value.get() == sum(
         1 for s in publisher.sent if s.topic == outputs.claims
@@ -120,12 +151,12 @@ async def test_publishes_the_records_of_streams_process_in_input_order(seed_text
 @sync
 async def test_acks_only_after_every_record_is_acknowledged(seed_text: str) -> None:
     publisher = MemoryPublisher(
-        refuse=lambda sent: KafkaTimeoutError() if b'"kind"' in sent.value else None
+        refuse=lambda sent: KafkaTimeoutError() if sent.topic.startswith("claims") else None
     )
     _, events = await _run(
         [(b"k", _event(seed_text), []), (b"k2", BAD[0], [])], publisher, expect_acks=False
     )
-    assert publisher.sent, "the batch was published"
+    assert events, "stories reached the linking stage"
     assert not any(event.message.acked for event in events), "nothing acked after a failure"
 
 
@@ -138,7 +169,7 @@ async def test_a_record_the_broker_refuses_becomes_a_dead_letter(seed_text: str)
     )
     context, _ = await _run([(b"page", _event(seed_text), [])], publisher)
     letters = [s for s in publisher.acknowledged if s.topic == context.settings.topics.dead_letters]
-    assert len(letters) == 1
+    assert len(letters) == 2  # one per story
     letter = orjson.loads(letters[0].value)
     assert letter["reason"] == "too_large"
     assert "MessageSizeTooLargeError" in letter["message"]
@@ -151,15 +182,10 @@ async def test_records_over_the_topic_limit_are_dead_lettered_without_sending(
     seed_text: str,
 ) -> None:
     publisher = MemoryPublisher()
-    settings_limit = 4096  # the seed's articles are ~10 KB
-    settings = worker_settings(batch_size=8, batch_within_seconds=0.05)
-    app = build_app(settings, runner=InlineRunner(settings.core), publisher=publisher)
-    context = context_of(app)
-    context.handler.max_message_bytes = settings_limit
-    async with context.agent.test_context() as agent:
-        event = await agent.put(_event(seed_text), key=b"page", wait=False)
-        await _wait(lambda: event.message.acked)
-    assert [s.topic for s in publisher.sent] == [settings.topics.dead_letters]
-    letter = orjson.loads(publisher.sent[0].value)
+    # the seed's articles are ~10 KB
+    context, _ = await _run([(b"page", _event(seed_text), [])], publisher, max_message_bytes=4096)
+    settings = context.settings
+    assert [t for t, _, _ in _outputs(publisher, context)] == [settings.topics.dead_letters] * 2
+    letter = orjson.loads(publisher.sent[-1].value)
     assert letter["reason"] == "too_large"
     assert letter["payload_sha256"]

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from streams.app import build_app, context_of
 from streams.app.app import broker_url, credentials
 from streams.app.headers import output_headers, trace_headers
-from streams.app.metrics import Metrics, SeenSet
+from streams.app.metrics import Metrics
 from streams.settings import KafkaSettings
 from tests.app.conftest import worker_settings
 
@@ -47,22 +47,16 @@ def test_output_headers_order() -> None:
 def test_metrics_are_on_their_own_registry_with_conventional_names() -> None:
     one = Metrics(version="1", schema_version="1.0", model="m")
     two = Metrics(version="1", schema_version="1.0", model="m")  # no clash
-    one.count_claim("c")
-    one.count_claim("c")
-    one.count_article("h")
+    one.duplicates.labels(kind="exact").inc()
     text = one.exposition().decode()
-    assert 'streams_duplicates_total{record="claim"} 1.0' in text
-    assert 'streams_duplicates_total{record="article"} 0.0' in text
+    assert 'streams_duplicates_total{kind="exact"} 1.0' in text
+    assert 'streams_duplicates_total{kind="near"} 0.0' in text
+    assert "streams_nlp_skipped_total 0.0" in text
+    assert 'streams_stage_events_total{stage="linking"} 0.0' in text
     assert 'streams_dead_letters_total{reason="too_large"} 0.0' in text
     assert 'streams_build_info{model="m",schema_version="1.0",version="1"} 1.0' in text
     assert "streams_stage_seconds_bucket" in text or "streams_stage_seconds" in text
     assert two.exposition() != b""
-
-
-def test_seen_set_forgets_the_oldest() -> None:
-    seen = SeenSet(2)
-    assert [seen.seen(k) for k in "abca"] == [False, False, False, False]
-    assert seen.seen("c")
 
 
 def test_broker_url_and_credentials() -> None:
@@ -94,3 +88,9 @@ def test_build_app_configures_faust_without_connecting() -> None:
     assert topics.input.get_topic_name() == settings.topics.input
     assert topics.articles.config == {"max.message.bytes": str(8 * 1024 * 1024)}
     assert topics.claims.partitions == settings.topics.partitions
+    assert topics.claim_appearances.config["cleanup.policy"] == "compact"
+    assert topics.parsed.get_topic_name() == f"{settings.worker.app_id}-parsed"
+    assert topics.parsed.partitions == settings.topics.partitions
+    assert topics.linking.partitions == 1
+    assert set(app.tables) == {"enrichments", "dedupe_entries", "claim_appearances"}
+    assert app.tables["dedupe_entries"].partitions == 1

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.app.pool import ChunkResult, NlpPool, process_chunk
+from streams.app.pool import NlpPool, Parsed, enrich_chunk, parse_chunk
 from streams.core import CoreConfig, Processed, encode_value, process_payloads
-from streams.models import DeadLetter, RejectReason
+from streams.models import ArticlePart, DeadLetter, RejectReason
 from tests.app.conftest import sync
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,11 +28,11 @@ POISON = b'{"crash": true}'
 
 def crashing_chunk(
     payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]], config: CoreConfig
-) -> ChunkResult:
+) -> tuple[list[Parsed], dict[str, float]]:
     """A pool task whose process dies on the poison input (like a segfault)."""
     if POISON in payloads:
         os._exit(3)
-    return process_chunk(payloads, origins, config)
+    return parse_chunk(payloads, origins, config)
 
 
 @sync
@@ -44,35 +44,49 @@ async def test_pool_returns_what_the_core_returns() -> None:
         assert pool.ready and pool.model_load_seconds and pool.model_load_seconds > 0
         payloads = [GOOD, b"not json", GOOD]
         origins = [{"offset": i} for i in range(3)]
-        outcomes, seconds = await pool.run(payloads, origins)
+        parsed, parse_seconds = await pool.parse(payloads, origins)
+        parts = [p for item in parsed if isinstance(item, list) for p in item]
+        enriched, seconds = await pool.enrich(parts)
     finally:
         pool.shutdown()
     expected = process_payloads(payloads, config=config, origins=origins)
-    assert [_bytes(o) for o in outcomes] == [_bytes(o) for o in expected]
-    assert seconds["nlp"] > 0
+    assert isinstance(parsed[1], DeadLetter)
+    assert _bytes(parsed[1]) == _bytes(expected[1])
+    assert [_bytes(o) for o in enriched] == [_bytes(expected[0]), _bytes(expected[2])]
+    assert seconds["nlp"] > 0 and not parse_seconds.get("nlp")
     assert not pool.ready
 
 
 @sync
 async def test_a_crashing_input_is_dead_lettered_and_its_batch_mates_processed() -> None:
     restarts = []
-    pool = NlpPool(CoreConfig(), 1, task=crashing_chunk, on_restart=lambda: restarts.append(1))
+    pool = NlpPool(
+        CoreConfig(), 1, parse_task=crashing_chunk, on_restart=lambda: restarts.append(1)
+    )
     await pool.start()
     try:
-        outcomes, _ = await pool.run(
+        outcomes, _ = await pool.parse(
             [GOOD, POISON, b"not json"], [{"offset": 0}, {"offset": 1}, {"offset": 2}]
         )
-        again, _ = await pool.run([GOOD], [{"offset": 3}])  # the pool works afterwards
+        again, _ = await pool.parse([GOOD], [{"offset": 3}])  # the pool works afterwards
     finally:
         pool.shutdown()
-    assert isinstance(outcomes[0], Processed)
+    assert isinstance(outcomes[0], list) and isinstance(outcomes[0][0], ArticlePart)
     assert isinstance(outcomes[1], DeadLetter)
     assert outcomes[1].reason == RejectReason.PROCESSING_ERROR
     assert outcomes[1].origin == {"offset": 1}
     assert outcomes[1].payload == POISON.decode()
     assert isinstance(outcomes[2], DeadLetter) and outcomes[2].reason == "invalid_json"
-    assert isinstance(again[0], Processed)
+    assert isinstance(again[0], list)
     assert len(restarts) == 2  # once for the batch, once for the poison input alone
+
+
+def test_enrich_chunk_equals_the_core() -> None:
+    config = CoreConfig()
+    parsed, _ = parse_chunk([GOOD], [{}], config)
+    assert isinstance(parsed[0], list)
+    enriched, _ = enrich_chunk(parsed[0], [{}], config)
+    assert [_bytes(o) for o in enriched] == [_bytes(process_payloads([GOOD], config=config)[0])]
 
 
 def _bytes(outcome: Any) -> list[bytes]:

@@ -37,12 +37,13 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.app import build_app, context_of
-from streams.app.pool import process_chunk
-from streams.core import CoreConfig, Outcome, encode_value, process_payloads, to_records
+from streams.app.pool import Enriched, Parsed, enrich_chunk, parse_chunk
+from streams.core import CoreConfig
 from streams.inputs import read_inputs
 from streams.kafka_client import client_options
+from streams.models import ArticlePart
 from streams.settings import KafkaSettings, Settings, TopicSettings
-from tests.app.conftest import worker_settings
+from tests.app.conftest import by_topic, linked_records, worker_settings
 from tests.app.test_worker_kafka import _consume, _produce
 from tests.conftest import SEED_PATH
 from tests.kafka_fixtures import TopicFactory, run_async
@@ -71,25 +72,28 @@ class SlowRunner:
         self.slow_started = threading.Event()
         self.slow_finished = threading.Event()
 
-    async def run(
+    async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Outcome], dict[str, float]]:
-        slow = not self.batches
+    ) -> tuple[list[Parsed], dict[str, float]]:
         self.batches.append(len(payloads))
+        return await asyncio.to_thread(parse_chunk, payloads, origins, self.config)
+
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], dict[str, float]]:
+        slow = not self.slow_started.is_set()
         if slow:
             self.slow_started.set()
         try:
-            return await asyncio.to_thread(self._work, payloads, origins, slow)
+            return await asyncio.to_thread(self._work, parts, slow)
         finally:
             if slow:
                 self.slow_finished.set()
 
     def _work(
-        self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]], slow: bool
-    ) -> tuple[list[Outcome], dict[str, float]]:
+        self, parts: Sequence[ArticlePart], slow: bool
+    ) -> tuple[list[Enriched], dict[str, float]]:
         if slow:
             time.sleep(self.seconds)
-        return process_chunk(payloads, origins, self.config)
+        return enrich_chunk(parts, [p.origin for p in parts], self.config)
 
 
 class InProcessWorker:
@@ -213,6 +217,7 @@ def slow_worker(
         articles=topic_factory(2, prefix="articles"),
         claims=topic_factory(2, prefix="claims"),
         dead_letters=topic_factory(2, prefix="dlq"),
+        claim_appearances=topic_factory(2, prefix="appearances"),
         partitions=2,
     )
     settings = settings.model_copy(update={"topics": topics})
@@ -243,24 +248,14 @@ def test_nlp_longer_than_the_session_timeout_neither_rebalances_nor_blocks_healt
     samples = run_async(_observe(kafka_settings, slow_worker, group, runner.slow_finished))
     slow_seconds = time.monotonic() - began
 
-    expected = sorted(
-        (record.topic, record.key.encode() if record.key else None, encode_value(record.value))
-        for (key, _, _), outcome in zip(
-            messages,
-            process_payloads([v for _, v, _ in messages], config=settings.core, origins=origins),
-            strict=True,
-        )
-        for record in to_records(
-            outcome, topics=topics.outputs(), input_key=key.decode() if key else None
-        )
-    )
-    got = run_async(
-        _consume(
-            kafka_settings, [topics.articles, topics.claims, topics.dead_letters], len(expected)
-        )
-    )
+    keys = [key.decode() if key else None for key, _, _ in messages]
+    expected = linked_records([v for _, v, _ in messages], keys, origins, settings)
+    outputs = [topics.articles, topics.claims, topics.dead_letters, topics.claim_appearances]
+    got = run_async(_consume(kafka_settings, outputs, len(expected)))
     # (1) every input's records are published
-    assert sorted((r.topic, r.key, r.value) for r in got) == expected
+    assert by_topic([(r.topic, r.key, r.value) for r in got], topics.claim_appearances) == (
+        by_topic(expected, topics.claim_appearances)
+    )
     assert sum(runner.batches) == INPUTS
     # (3) /healthz answered 200 within 2 s at every sample
     assert [s.healthz for s in samples] == [200 for _ in samples], samples

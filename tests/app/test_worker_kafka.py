@@ -27,12 +27,14 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
 
-from streams.core import encode_value, process_payloads, to_records
+from streams.app.app import TABLES
+from streams.core import process_payloads, to_records
 from streams.inputs import read_inputs
 from streams.kafka_client import client_options
 from streams.settings import KafkaSettings, Settings
-from tests.app.conftest import worker_settings
+from tests.app.conftest import by_topic, linked_records, worker_settings
 from tests.conftest import REPO_ROOT, SEED_PATH
 from tests.core.pages import render_page, seed_page
 from tests.kafka_fixtures import run_async
@@ -61,12 +63,14 @@ def _env(settings: Settings) -> dict[str, str]:
             "STREAMS_TOPICS__ARTICLES": topics.articles,
             "STREAMS_TOPICS__CLAIMS": topics.claims,
             "STREAMS_TOPICS__DEAD_LETTERS": topics.dead_letters,
+            "STREAMS_TOPICS__CLAIM_APPEARANCES": topics.claim_appearances,
             "STREAMS_TOPICS__PARTITIONS": str(topics.partitions),
             "STREAMS_WORKER__APP_ID": worker.app_id,
             "STREAMS_WORKER__WEB_HOST": "127.0.0.1",
             "STREAMS_WORKER__WEB_PORT": str(worker.web_port),
             "STREAMS_WORKER__DATA_DIR": str(worker.data_dir),
             "STREAMS_WORKER__BATCH_WITHIN_SECONDS": str(worker.batch_within_seconds),
+            "STREAMS_WORKER__STORE": worker.store,
             "STREAMS_WORKER__PROCESSING_GUARANTEE": worker.processing_guarantee,
             "STREAMS_WORKER__BATCH_SIZE": str(worker.batch_size),
             "STREAMS_WORKER__BROKER_SESSION_TIMEOUT_SECONDS": str(
@@ -196,10 +200,10 @@ async def _consume(
         await consumer.stop()
 
 
-def _cli_records(path: Path) -> list[tuple[str, bytes | None, bytes]]:
-    """What `streams process PATH` prints: (topic, key, value bytes) per line."""
+def _cli_records(*paths: Path) -> list[tuple[str, bytes | None, bytes]]:
+    """What `streams process PATHS` prints: (topic, key, value bytes) per line."""
     out = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "process", str(path)],
+        [sys.executable, "-m", "streams.cli", "process", *map(str, paths)],
         cwd=REPO_ROOT,
         env={k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")},
         capture_output=True,
@@ -219,8 +223,9 @@ def _metric(text: str, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_end_to_end_seed_and_html_page_bad_inputs_metrics_and_sigterm(
-    start_worker: Any, kafka_settings: KafkaSettings, seed_text: str, tmp_path: Path
+    start_worker: Any, kafka_settings: KafkaSettings, seed_text: str, tmp_path: Path, store: str
 ) -> None:
     html_path = tmp_path / "seed.html"
     html_path.write_text(render_page(seed_page(seed_text)), encoding="utf-8")
@@ -238,50 +243,48 @@ def test_end_to_end_seed_and_html_page_bad_inputs_metrics_and_sigterm(
     ]
     messages += [(key, value, []) for key, value in bad]
 
-    worker = start_worker()
+    worker = start_worker(store=store)
     settings = worker.settings
     topics = settings.topics
-    origins = run_async(_produce(kafka_settings, topics.input, messages))
+    outputs = [topics.articles, topics.claims, topics.dead_letters, topics.claim_appearances]
+    # the pages one at a time (the second copies the first: linking order matters), then
+    # the bad inputs
+    origins: list[dict[str, Any]] = []
+    for i, message in enumerate(messages):
+        origins += run_async(_produce(kafka_settings, topics.input, [message]))
+        if i < len(page_messages):
+            run_async(_wait_articles(kafka_settings, topics.articles, origins))
 
-    expected_cli = [record for path in pages for record in _cli_records(path)]
-    outcomes = process_payloads(
-        [value for _, value, _ in messages], config=settings.core, origins=origins
+    keys = [key.decode() if key else None for key, _, _ in messages]
+    expected = linked_records([v for _, v, _ in messages], keys, origins, settings)
+    # the worker's records of the pages are the lines `streams process` prints for them
+    # (one run, so with its run-wide dedupe), renamed topics aside
+    renamed = {
+        "articles": topics.articles,
+        "claims": topics.claims,
+        "claim-appearances": topics.claim_appearances,
+    }
+    expected_cli = [(renamed[t], k, v) for t, k, v in _cli_records(*pages)]
+    assert by_topic(expected_cli, topics.claim_appearances) == by_topic(
+        [r for r in expected if r[0] != topics.dead_letters], topics.claim_appearances
     )
-    expected = []
-    for (key, _, _), outcome, origin in zip(messages, outcomes, origins, strict=True):
-        for record in to_records(
-            outcome, topics=topics.outputs(), input_key=key.decode() if key else None
-        ):
-            expected.append((record.topic, record.key, encode_value(record.value), origin))
-    # the worker's records of the pages are the lines `streams process` prints, renamed topics aside
-    renamed = {"articles": topics.articles, "claims": topics.claims}
-    assert sorted((renamed[t], k, v) for t, k, v in expected_cli) == sorted(
-        (t, k.encode() if k else None, v) for t, k, v, _ in expected if t != topics.dead_letters
-    )
+    articles = [orjson.loads(v) for t, _, v in expected if t == topics.articles]
+    assert any(a["duplicate_of"] for a in articles), "the HTML page copies the text page"
 
-    got = run_async(
-        _consume(
-            kafka_settings, [topics.articles, topics.claims, topics.dead_letters], len(expected)
-        )
+    at_least = len(expected)
+    got = run_async(_consume(kafka_settings, outputs, at_least))
+    published = [(r.topic, r.key, r.value) for r in got]
+    assert by_topic(published, topics.claim_appearances) == by_topic(
+        expected, topics.claim_appearances
     )
-    published = sorted(
-        (
-            record.topic,
-            record.key,
-            record.value,
-            int(dict(record.headers)["origin-offset"]),
-            int(dict(record.headers)["origin-partition"]),
-        )
-        for record in got
-    )
-    assert published == sorted(
-        (t, k.encode() if k else None, v, o["offset"], o["partition"]) for t, k, v, o in expected
-    )
+    by_origin = {(o["partition"], o["offset"]) for o in origins}
     for record in got:
         headers = dict(record.headers)
         assert headers["schema_version"] == b"1.0"
         assert headers["content-type"] == b"application/json"
         assert headers["origin-topic"] == topics.input.encode()
+        assert (int(headers["origin-partition"]), int(headers["origin-offset"])) in by_origin
+        assert "streams-input-key" not in headers
         if record.topic != topics.dead_letters:
             assert headers["traceparent"] == TRACE
             assert headers["trace-id"] == TRACE[3:35]
@@ -302,7 +305,14 @@ def test_end_to_end_seed_and_html_page_bad_inputs_metrics_and_sigterm(
         assert _metric(text, f'streams_dead_letters_total{{reason="{reason}"}}') == 1
     claims = sum(1 for r in got if r.topic == topics.claims)
     assert _metric(text, f'streams_records_published_total{{topic="{topics.claims}"}}') == claims
-    assert _metric(text, "streams_end_to_end_seconds_count") == len(messages)
+    # one observation per published article and dead letter
+    assert _metric(text, "streams_end_to_end_seconds_count") == len(articles) + len(bad)
+    duplicates = sum(1 for a in articles if a["duplicate_of"])
+    assert (
+        _metric(text, 'streams_duplicates_total{kind="exact"}')
+        + _metric(text, 'streams_duplicates_total{kind="near"}')
+        == duplicates
+    )
     assert worker.get("/healthz")[0] == 200
 
     # SIGTERM: exits cleanly and every input offset is committed for the group
@@ -312,6 +322,51 @@ def test_end_to_end_seed_and_html_page_bad_inputs_metrics_and_sigterm(
     for origin in origins:
         ends[origin["partition"]] = max(ends.get(origin["partition"], 0), origin["offset"] + 1)
     assert {p: committed[p] for p in ends} == ends
+
+    # claim appearances and the tables' changelogs are compacted topics on the broker
+    app_id = settings.worker.app_id
+    changelogs = [f"{app_id}-{table}-changelog" for table in TABLES]
+    for name in [topics.claim_appearances, *changelogs]:
+        config = run_async(_topic_config(kafka_settings, name))
+        assert config["cleanup.policy"] == "compact", name
+
+
+async def _wait_articles(
+    kafka: KafkaSettings, topic: str, origins: list[dict[str, Any]], timeout: float = 40.0
+) -> None:
+    """Wait until an article of the last input in `origins` is on `topic`."""
+    last = origins[-1]
+    want = (str(last["partition"]).encode(), str(last["offset"]).encode())
+    consumer = AIOKafkaConsumer(
+        topic, **client_options(kafka), group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                for record in messages:
+                    headers = dict(record.headers)
+                    if (headers["origin-partition"], headers["origin-offset"]) == want:
+                        return
+        raise AssertionError(f"no article of input {last} after {timeout}s")
+    finally:
+        await consumer.stop()
+
+
+async def _topic_config(kafka: KafkaSettings, topic: str) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(**client_options(kafka))
+    await admin.start()
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    return {
+        entry[0]: entry[1]
+        for response in responses
+        for resource in response.resources
+        for entry in resource[4]
+    }
 
 
 async def _committed(
@@ -356,25 +411,14 @@ def test_exactly_once_outputs_are_read_committed(
     ]
     messages.append((b"bad", b"{oops", []))
     origins = run_async(_produce(kafka_settings, topics.input, messages))
-    outcomes = process_payloads(
-        [v for _, v, _ in messages], config=worker.settings.core, origins=origins
+    keys = [key.decode() if key else None for key, _, _ in messages]
+    expected = linked_records([v for _, v, _ in messages], keys, origins, worker.settings)
+    outputs = [topics.articles, topics.claims, topics.dead_letters, topics.claim_appearances]
+    got = run_async(_consume(kafka_settings, outputs, len(expected), read_committed=True))
+    published = [(r.topic, r.key, r.value) for r in got]
+    assert by_topic(published, topics.claim_appearances) == by_topic(
+        expected, topics.claim_appearances
     )
-    expected = sorted(
-        (r.topic, encode_value(r.value))
-        for (key, _, _), outcome in zip(messages, outcomes, strict=True)
-        for r in to_records(
-            outcome, topics=topics.outputs(), input_key=key.decode() if key else None
-        )
-    )
-    got = run_async(
-        _consume(
-            kafka_settings,
-            [topics.articles, topics.claims, topics.dead_letters],
-            len(expected),
-            read_committed=True,
-        )
-    )
-    assert sorted((r.topic, r.value) for r in got) == expected
     # written in transactions: each committed transaction leaves a marker taking an offset
     ends = run_async(_end_offsets(kafka_settings, [r.topic for r in got], topics.partitions))
     assert sum(ends.values()) > len(got)

@@ -193,7 +193,7 @@ def test_dashboard_covers_what_ops_watch(dashboard: dict[str, Any]) -> None:
     assert charted(r"sum by \(reason\) \(rate\(streams_dead_letters_total")
     assert charted(r"^max by \(topic, partition\) \(streams_consumer_lag")  # per partition
     assert charted(r"^sum\(.*streams_consumer_lag")  # and the total
-    assert charted(r"sum by \(record\) \(rate\(streams_duplicates_total")
+    assert charted(r"sum by \(kind\) \(rate\(streams_duplicates_total")
     assert charted(r"streams_in_flight_events")
     assert charted(r"streams_pool_queue_depth")
     assert charted(r"histogram_quantile\(.*streams_batch_size_bucket")

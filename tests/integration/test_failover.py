@@ -76,6 +76,7 @@ class Stack:
             "ARTICLES": f"articles-{tag}",
             "CLAIMS": f"claims-{tag}",
             "DEAD_LETTERS": f"dlq-{tag}",
+            "CLAIM_APPEARANCES": f"appearances-{tag}",
         }
         self.app_id = f"streams-test-{tag}"
         self.guarantee = guarantee
@@ -101,21 +102,24 @@ class Stack:
         }
         return env
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, **extra: str) -> subprocess.Popen[bytes]:
         port = _free_port()
         index = len(self.workers)
         log = (self.tmp / f"worker-{index}.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker"],
-            env=self.env(port, index),
+            env=self.env(port, index) | extra,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         self.workers.append((process, port))
         return process
 
+    def port(self, process: subprocess.Popen[bytes]) -> int:
+        return dict((id(p), port) for p, port in self.workers)[id(process)]
+
     def wait_ready(self, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-        port = dict((id(p), port) for p, port in self.workers)[id(process)]
+        port = self.port(process)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert process.poll() is None, self.logs()
@@ -129,9 +133,25 @@ class Stack:
         raise AssertionError(f"worker not ready after {timeout}s\n{self.logs()}")
 
     def logs(self) -> str:
-        return "\n".join(
+        """The tail of every worker's log, then the stage metrics of the live workers."""
+        logs = [
             f"--- {path.name}\n" + path.read_text(errors="replace")[-3000:]
             for path in sorted(self.tmp.glob("worker-*.log"))
+        ]
+        return "\n".join(logs + [self._progress(process) for process, _ in self.workers])
+
+    def _progress(self, process: subprocess.Popen[bytes]) -> str:
+        if process.poll() is not None:
+            return f"--- pid {process.pid}: exited {process.returncode}"
+        wanted = ("streams_stage_events_total", "streams_consumer_lag", "streams_records_pub")
+        try:
+            url = f"http://127.0.0.1:{self.port(process)}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                lines = response.read().decode().splitlines()
+        except OSError as error:
+            return f"--- pid {process.pid}: no metrics ({error})"
+        return f"--- pid {process.pid} metrics\n" + "\n".join(
+            line for line in lines if line.startswith(wanted)
         )
 
     def stop_all(self) -> None:
