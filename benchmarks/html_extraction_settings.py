@@ -2,26 +2,25 @@
 
 Reads the evaluation pages from shared/data at run time (never copied) and writes one
 prediction file per variant under --out (default /tmp/html_extraction), then scores each
-with shared/data/score/score_extraction.py's functions.
+with shared/data/score/score_extraction.py (200 bootstrap rounds).
 
     .venv/bin/python benchmarks/html_extraction_settings.py [--data ../shared/data] [--quick]
 
 Variants: favor_precision / default / favor_recall x include_tables x fallbacks, each
 output both as trafilatura's txt and as our paragraph blocks (`htmlextract.body_blocks`);
-`--pipeline` adds the full `parse_html` (post-clean, dateline, story split).
+`--pipeline` adds the worker's parse path (`streams.evaluation.extraction`, as
+`streams eval extraction` runs it: post-clean, dateline, story split). Page loading and
+the scorer run are `streams.evaluation`'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import importlib.util
 import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from types import ModuleType
 
 from streams.core.config import CoreConfig
 from streams.core.htmlextract import (
@@ -32,28 +31,8 @@ from streams.core.htmlextract import (
     trafilatura_document,
 )
 from streams.core.htmlparse import settings_for
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data"
-
-
-def _scorer(data: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "score_extraction", data / "score" / "score_extraction.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _pages(data: Path) -> dict[str, tuple[str, str]]:
-    gt = json.loads((data / "aeb-dev" / "ground-truth.json").read_text(encoding="utf-8"))
-    pages = {}
-    for page_id, row in sorted(gt.items()):
-        html = gzip.decompress((data / "aeb-dev" / "html" / f"{page_id}.html.gz").read_bytes())
-        pages[page_id] = (html.decode("utf-8", errors="replace"), row["url"])
-    return pages
+from streams.evaluation.common import default_data_dir, run_scorer, scorer_path, write_jsonl
+from streams.evaluation.extraction import SET_DIR, Page, load_pages, main_body, page_parts
 
 
 def _variants() -> dict[str, ExtractionSettings]:
@@ -71,10 +50,11 @@ def _variants() -> dict[str, ExtractionSettings]:
     return out
 
 
-def _run_settings(args: tuple[str, str, str, ExtractionSettings]) -> tuple[str, str, str, str]:
-    """(page id, variant) -> txt body and block body."""
-    page_id, html, url, settings = args
-    tree = load_tree(html)
+def _run_settings(args: tuple[Page, ExtractionSettings]) -> tuple[str, str, str, str]:
+    """(page, variant) -> txt body and block body."""
+    page, settings = args
+    page_id, url = page.id, page.url
+    tree = load_tree(page.html)
     if tree is None:
         return page_id, "", "", ""
     doc = trafilatura_document(tree, url=url, settings=settings)
@@ -84,13 +64,14 @@ def _run_settings(args: tuple[str, str, str, ExtractionSettings]) -> tuple[str, 
     return page_id, doc.text or "", blocks, doc.title or ""
 
 
-def _run_postclean(args: tuple[str, str, str, bool]) -> tuple[str, dict[str, str]]:
+def _run_postclean(args: tuple[Page, bool]) -> tuple[str, dict[str, str]]:
     """Post-clean variants on the chosen settings: title repeat, boilerplate rules."""
     from streams.core.boilerplate import headline_runs, is_boilerplate, strip_boilerplate
     from streams.core.htmlparse import _same_text, clean_blocks
 
-    page_id, html, url, precision = args
-    tree = load_tree(html)
+    item, precision = args
+    page_id, url = item.id, item.url
+    tree = load_tree(item.html)
     page = (
         extract_page(
             tree, url=url, settings=settings_for(CoreConfig(html_favor_precision=precision))
@@ -122,52 +103,47 @@ def _run_postclean(args: tuple[str, str, str, bool]) -> tuple[str, dict[str, str
     }
 
 
-def _run_pipeline(args: tuple[str, str, str, bool]) -> tuple[str, str, str]:
-    from streams.core.htmlparse import parse_html
-
-    page_id, html, url, precision = args
-    parts = parse_html(html, url=url, config=CoreConfig(html_favor_precision=precision))
-    part0 = parts[0].body if parts else ""
-    every = "\n\n".join(p.body for p in parts)
-    return page_id, part0, every
+def _run_pipeline(args: tuple[Page, bool]) -> tuple[str, str, str]:
+    """`streams eval extraction`'s path: the main article's body, and every story's."""
+    page, precision = args
+    parts = page_parts(page, CoreConfig(html_favor_precision=precision))
+    return page.id, main_body(parts), "\n\n".join(p.body for p in parts)
 
 
-def _score(
-    scorer: ModuleType, gold: dict[str, str], preds: dict[str, str], out: Path
-) -> dict[str, float]:
-    with out.open("w", encoding="utf-8") as fh:
-        for page_id, body in preds.items():
-            fh.write(json.dumps({"id": page_id, "body": body}) + "\n")
-    result = scorer.score(gold, preds, 4, 200, 0)
+def _score(data: Path, preds: dict[str, str], out: Path) -> dict[str, float]:
+    write_jsonl(out, ({"id": page_id, "body": body} for page_id, body in preds.items()))
+    result, _ = run_scorer(
+        scorer_path(data, "extraction"),
+        [out, data / SET_DIR, "--bootstrap", "200"],
+        out.with_suffix(".scores.json"),
+    )
     return {k: round(result[k], 4) for k in ("f1", "f1_std", "precision", "recall", "accuracy")}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--out", type=Path, default=Path("/tmp/html_extraction"))
-    ap.add_argument("--pipeline", action="store_true", help="also score parse_html itself")
+    ap.add_argument("--pipeline", action="store_true", help="also score the worker's parse path")
     ap.add_argument("--only-pipeline", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    scorer = _scorer(args.data)
-    gold = scorer.load_gold(args.data / "aeb-dev")
-    pages = _pages(args.data)
+    pages = load_pages(args.data)
     results: dict[str, dict[str, float]] = {}
     with ProcessPoolExecutor(args.workers) as pool:
         if not args.only_pipeline:
             for name, settings in _variants().items():
                 started = time.perf_counter()
-                jobs = [(i, html, url, settings) for i, (html, url) in pages.items()]
+                jobs = [(page, settings) for page in pages]
                 txt, blocks = {}, {}
                 for page_id, t, b, _title in pool.map(_run_settings, jobs):
                     txt[page_id], blocks[page_id] = t, b
                 secs = round(time.perf_counter() - started, 1)
                 slug = name.replace("|", "_").replace("=", "")
-                results[f"{name}|txt"] = _score(scorer, gold, txt, args.out / f"{slug}_txt.jsonl")
+                results[f"{name}|txt"] = _score(args.data, txt, args.out / f"{slug}_txt.jsonl")
                 results[f"{name}|blocks"] = _score(
-                    scorer, gold, blocks, args.out / f"{slug}_blocks.jsonl"
+                    args.data, blocks, args.out / f"{slug}_blocks.jsonl"
                 )
                 print(
                     name,
@@ -180,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
         if args.pipeline or args.only_pipeline:
             for precision in (True, False):
-                jobs3 = [(i, html, url, precision) for i, (html, url) in pages.items()]
+                jobs3 = [(page, precision) for page in pages]
                 variants: dict[str, dict[str, str]] = {}
                 for page_id, bodies in pool.map(_run_postclean, jobs3):
                     for variant, body in bodies.items():
@@ -188,20 +164,20 @@ def main(argv: list[str] | None = None) -> None:
                 for variant, preds in variants.items():
                     tag = f"postclean|precision={'y' if precision else 'n'}|{variant}"
                     results[tag] = _score(
-                        scorer, gold, preds, args.out / f"post{precision}_{variant}.jsonl"
+                        args.data, preds, args.out / f"post{precision}_{variant}.jsonl"
                     )
                     print(tag, results[tag], flush=True)
             for precision in (True, False):
-                jobs2 = [(i, html, url, precision) for i, (html, url) in pages.items()]
+                jobs2 = [(page, precision) for page in pages]
                 part0, every = {}, {}
                 for page_id, p0, ev in pool.map(_run_pipeline, jobs2):
                     part0[page_id], every[page_id] = p0, ev
                 tag = f"parse_html|precision={'y' if precision else 'n'}"
                 results[f"{tag}|part0"] = _score(
-                    scorer, gold, part0, args.out / f"pipeline{precision}_part0.jsonl"
+                    args.data, part0, args.out / f"pipeline{precision}_part0.jsonl"
                 )
                 results[f"{tag}|all"] = _score(
-                    scorer, gold, every, args.out / f"pipeline{precision}_all.jsonl"
+                    args.data, every, args.out / f"pipeline{precision}_all.jsonl"
                 )
                 print(
                     tag,

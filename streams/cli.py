@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,6 +15,14 @@ import click
 from tqdm import tqdm
 
 from streams.errors import StreamsError
+from streams.evaluation.common import (
+    SPLITS,
+    EvalDataError,
+    EvalResult,
+    Split,
+    default_data_dir,
+    require,
+)
 from streams.settings import Settings
 
 log = logging.getLogger("streams")
@@ -331,6 +339,149 @@ def broker(data_dir: Path, port: int) -> None:
         pass
     finally:
         local.stop()
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Score the pipeline on the development data sets and time it.
+
+    Each verb runs the same core functions as the worker on one set from shared/data
+    (read in place, never copied), writes predictions in the scorer's format, runs the
+    set's scorer (shared/data/score/score_<set>.py) and prints its figures, the
+    throughput, the date and the machine. Documents whose id's SHA-1 starts with 0, 1 or 2
+    are held back: tune on `--split dev` (the default), check on `--split held-back`.
+    Exit code 2 when the data or the scorer is missing.
+    """
+
+
+def _eval_options(command: Callable[..., None]) -> Callable[..., None]:
+    options = [
+        click.option(
+            "--data",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="The data sets with their scorers (default: $STREAMS_EVAL_DATA, else "
+            "../shared/data beside the repository).",
+        ),
+        click.option(
+            "--split",
+            type=click.Choice(SPLITS),
+            default="dev",
+            show_default=True,
+            help="dev: the documents to tune on; held-back: the others; all: both.",
+        ),
+        click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Only the first N documents of the split.",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Where predictions, the split's gold and scores go (default: a new temp dir).",
+        ),
+        click.option(
+            "--json",
+            "json_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help='Also write {"set", "split", "date", "machine", "scores", "throughput", '
+            '"documents"} to FILE, for tracking.',
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+_EVAL_HELP = {
+    "extraction": """Article body extraction on aeb-dev: 4-gram F1, precision, recall, exact pages.
+
+    Each page goes through the worker's HTML parse path as a raw event with its saved URL;
+    the body of the main article (not the extra stories of the page) is compared with the
+    hand-written body by score_extraction.py. Throughput: pages parsed per second.
+    """,
+    "ner": """Named entities on conll2003-dev: exact-span P/R/F1 per CoNLL type, and overlap F1.
+
+    Runs the pipeline's spaCy model and entity stage on each story; labels are mapped
+    PLACE->LOC, PERSON->PER, ORG->ORG, other names->MISC (dates and numbers dropped) and
+    scored by score_ner.py. Throughput: spaCy tokens per second of spaCy + entity code.
+    """,
+    "quotes": """Quotes and speakers on polnear-dev: quote and quote+speaker P/R/F1, recall by kind.
+
+    Each article's text is processed as a raw text event by the full pipeline; its quote,
+    partial-quote and reported-speech claims, with the speaker's name (null for a bare
+    pronoun), are scored by score_quotes.py on direct and mixed quotes. Throughput:
+    articles per second through the whole pipeline.
+    """,
+}
+
+
+def _print_result(result: EvalResult) -> None:
+    speed = result.throughput
+    click.echo(f"== streams eval {result.set} --split {result.split}: {result.documents} documents")
+    click.echo(result.scorer_output.rstrip())
+    line = f"throughput: {speed['docs_per_s']:,.1f} docs/s ({speed['seconds']:.1f}s)"
+    if "tokens_per_s" in speed:
+        line += (
+            f", {speed['tokens_per_s']:,.0f} spaCy tokens/s for spaCy + entities "
+            f"({speed['spacy_only_tokens_per_s']:,.0f} spaCy alone, "
+            f"{speed['conll_tokens_per_s']:,.0f} CoNLL tokens/s)"
+        )
+    click.echo(line)
+    box = result.machine
+    click.echo(f"date: {result.date}; machine: {box['cpu']}, {box['cores']} cores")
+
+
+def _evaluate(
+    name: str,
+    data: Path | None,
+    split: Split,
+    limit: int | None,
+    out: Path | None,
+    json_path: Path | None,
+) -> None:
+    import json
+    import tempfile
+
+    from streams.evaluation.common import Request, evaluate
+
+    config = _settings().core
+    data = data if data is not None else default_data_dir()
+    try:
+        require(data, "data directory")
+        require(data / "score" / f"score_{name}.py", f"scorer score_{name}.py")
+        if out is None:
+            out = Path(tempfile.mkdtemp(prefix=f"streams-eval-{name}-"))
+        out.mkdir(parents=True, exist_ok=True)
+        click.echo(f"predictions and scores in {out}", err=True)
+        progress = tqdm(desc=name, unit="doc", file=sys.stderr, disable=None, leave=False)
+        request = Request(data, split, config, out, limit, progress=progress.update)
+        try:
+            result = evaluate(name, request)
+        finally:
+            progress.close()
+    except StreamsError as error:
+        _fail(str(error), 2 if isinstance(error, EvalDataError) else 1)
+    _print_result(result)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result.record(), indent=2) + "\n", encoding="utf-8")
+
+
+def _eval_verb(name: str) -> None:
+    @eval_group.command(name, help=_EVAL_HELP[name])
+    @_eval_options
+    def verb(
+        data: Path | None, split: Split, limit: int | None, out: Path | None, json_path: Path | None
+    ) -> None:
+        _evaluate(name, data, split, limit, out, json_path)
+
+
+for _name in _EVAL_HELP:
+    _eval_verb(_name)
 
 
 def main() -> None:

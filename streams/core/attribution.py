@@ -10,6 +10,7 @@ sentence (the antecedent a reader picks for "he" or "the leader").
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,10 @@ from spacy.tokens import Doc, Span, Token
 
 from streams.core.cues import (
     ENTITY_SPEAKER_TYPES,
+    GENDERED_NOUNS,
+    GENDERED_PRONOUNS,
     GENERIC_ROLES,
+    HONORIFIC_GENDERS,
     PERSON_PRONOUNS,
     PRONOUN_TYPES,
     ROLE_NOUNS,
@@ -26,6 +30,8 @@ from streams.core.cues import (
 from streams.models import Entity, Speaker
 
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "csubj"})
+_MAIN_DEPS = frozenset({"ROOT", "conj", "parataxis"})
+_PARTICIPLE_DEPS = frozenset({"advcl", "xcomp", "acl", "conj", "pcomp"})
 _TITLE_STOP_DEPS = frozenset({"det", "punct", "advmod", "relcl", "acl", "appos", "cc", "conj"})
 _LABEL_RANK = {"PERSON": 0, "ORG": 1, "PLACE": 2, "NORP": 3}
 _MAX_TITLE_TOKENS = 8
@@ -106,6 +112,7 @@ class Attributor:
         self, doc: Doc, entities: Sequence[Entity], in_quote: Callable[[int], bool]
     ) -> None:
         self._doc = doc
+        self._text = doc.text  # Doc.text joins every token on each access
         self._in_quote = in_quote
         refs = [EntityRef(e.name, e.label, m.start, m.end) for e in entities for m in e.mentions]
         refs.sort(key=lambda r: (r.start, r.end))
@@ -114,6 +121,9 @@ class Attributor:
         self._titles: dict[str, list[tuple[int, str]]] = {}
         self._antecedents: list[_Antecedent] = []
         self._collect_person_facts()
+        self._antecedent_offsets = [a.offset for a in self._antecedents]
+        self._genders: dict[str, str] = {}
+        self._collect_genders()
 
     # ------------------------------------------------------------------ lookups
 
@@ -162,7 +172,7 @@ class Attributor:
 
     def _is_subject_like(self, head: Token, span: Span) -> bool:
         """Subject of a clause, or a name opening its sentence (parsers often miss those)."""
-        if head.dep_ in _SUBJECT_DEPS or head.dep_ == "ROOT":
+        if head.dep_ == "ROOT" or (head.dep_ in _SUBJECT_DEPS and head.head.dep_ in _MAIN_DEPS):
             return True
         first = span.sent[0]
         while first.is_space or first.is_punct:
@@ -184,22 +194,69 @@ class Attributor:
             run.insert(0, token)
         if run and any(_is_role(t) for t in run):
             start, end = run[0].idx, run[-1].idx + len(run[-1].text)
-            found.append((start, self._doc.text[start:end]))
+            found.append((start, self._text[start:end]))
         for child in head.children:
             if child.dep_ == "appos" and child.i > head.i and _is_role(child):
                 words = _appositive_words(child)
                 if words:
                     start, end = words[0].idx, words[-1].idx + len(words[-1].text)
-                    found.append((start, self._doc.text[start:end]))
+                    found.append((start, self._text[start:end]))
         return found
 
     # ------------------------------------------------------------------ resolution
 
-    def _recent_person(self, offset: int) -> str | None:
-        """The last person who was a sentence subject before `offset`."""
-        offsets = [a.offset for a in self._antecedents]
-        i = bisect.bisect_left(offsets, offset)
-        return self._antecedents[i - 1].name if i else None
+    def _recent_person(self, offset: int, gender: str | None = None) -> str | None:
+        """The last person who was a sentence subject before `offset`, skipping people
+        known to be of the other gender than the pronoun's."""
+        i = bisect.bisect_left(self._antecedent_offsets, offset)
+        for antecedent in reversed(self._antecedents[:i]):
+            known = self._genders.get(antecedent.name)
+            if gender is None or known is None or known == gender:
+                return antecedent.name
+        return None
+
+    def subject_person_between(self, start: int, end: int) -> str | None:
+        """The last person who was a main-clause subject in [start, end), if any."""
+        i = bisect.bisect_left(self._antecedent_offsets, end)
+        if i and self._antecedents[i - 1].offset >= start:
+            return self._antecedents[i - 1].name
+        return None
+
+    def _collect_genders(self) -> None:
+        """Each person's gender where the article shows it: an honorific before the name,
+        a gendered title, or the pronouns of sentences naming that person alone."""
+        votes: dict[str, Counter[str]] = {}
+        named: dict[int, set[str]] = {}  # sentence start -> people named outside quotes
+        for ref in self._refs:
+            if ref.label != "PERSON":
+                continue
+            span = self._doc.char_span(ref.start, ref.end, alignment_mode="expand")
+            if span is None or len(span) == 0:
+                continue
+            if not self._in_quote(ref.start):
+                named.setdefault(span.sent.start, set()).add(ref.name)
+            tally = votes.setdefault(ref.name, Counter())
+            before = self._doc[span.start - 1].lower_.rstrip(".") if span.start else ""
+            if before in HONORIFIC_GENDERS:
+                tally[HONORIFIC_GENDERS[before]] += 3
+        for name, titles in self._titles.items():
+            tally = votes.setdefault(name, Counter())
+            for _, title in titles:
+                for word in title.lower().split():
+                    if word in GENDERED_NOUNS:
+                        tally[GENDERED_NOUNS[word]] += 3
+        for sent_start, names in named.items():
+            if len(names) != 1:
+                continue
+            tally = votes.setdefault(next(iter(names)), Counter())
+            for token in self._doc[sent_start].sent:
+                gender = GENDERED_PRONOUNS.get(token.lower_)
+                if gender is not None and not self._in_quote(token.idx):
+                    tally[gender] += 1
+        for name, tally in votes.items():
+            ranked = tally.most_common(2)
+            if ranked and (len(ranked) == 1 or ranked[0][1] > 2 * ranked[1][1]):
+                self._genders[name] = ranked[0][0]
 
     def _resolve_description(self, noun: Token) -> str | None:
         """ "the Ukrainian leader" -> the most recent person whose titles fit."""
@@ -225,21 +282,54 @@ class Attributor:
         """The grammatical speaker of a speech verb.
 
         A conjunct shares its head's subject ("X arrived and said"); a participle
-        ("..., adding ...") borrows the subject of the speech verb it hangs from, not
-        of the nearest verb, which is usually inside the reported clause.
+        ("..., adding ...") borrows the subject of the speech verb it hangs from, or of
+        the main clause ("X spoke on Tuesday, arguing ..."), not of the nearest verb,
+        which is usually inside the reported clause. Words inside quote marks are never
+        the subject (the parser sometimes hangs a quoted noun on "said").
         """
+        subject = self._walk_to_subject(verb)
+        return subject if subject is not None else self._adjacent_name(verb)
+
+    def _walk_to_subject(self, verb: Token) -> Token | None:
         current = verb
+        previous: Token | None = None
+        participle = verb.dep_ in _PARTICIPLE_DEPS and verb.tag_ in {"VBG", "VBN"}
         for _ in range(6):
-            subject = next((c for c in current.children if c.dep_ in _SUBJECT_DEPS), None)
+            subject = next(
+                (
+                    c
+                    for c in current.children
+                    if c.dep_ in _SUBJECT_DEPS and not self._in_quote(c.idx)
+                ),
+                None,
+            )
             if subject is not None and (
-                current is verb or current.dep_ == "conj" or _is_speech(current)
+                current is verb
+                or current.dep_ == "conj"
+                or (previous is not None and previous.dep_ == "conj" and verb.dep_ == "conj")
+                or _is_speech(current)
+                or (participle and current.dep_ == "ROOT")
             ):
                 return subject
-            if current.dep_ == "acl" and current.head.pos_ in {"PROPN", "NOUN", "PRON"}:
-                return current.head
-            if current.head.i == current.i:
+            head = current.head
+            if current.dep_ == "acl" and (
+                head.pos_ in {"PROPN", "PRON"} or (head.pos_ == "NOUN" and _is_role(head))
+            ):
+                return head
+            if head.i == current.i:
                 return None
-            current = current.head
+            previous, current = current, head
+        return None
+
+    def _adjacent_name(self, verb: Token) -> Token | None:
+        """A name written right before or after the verb ("..., police chief Jo Hale said")
+        when the parser hung it elsewhere."""
+        doc = self._doc
+        for i in (verb.i - 1, verb.i + 1):
+            if 0 <= i < len(doc) and doc[i].pos_ == "PROPN" and not self._in_quote(doc[i].idx):
+                ref = self._ref_at_token(doc[i])
+                if ref is not None and ref.label == "PERSON":
+                    return doc[i]
         return None
 
     def speaker(self, subject: Token) -> Speaker:
@@ -247,7 +337,7 @@ class Attributor:
         lower = subject.lower_
         if subject.pos_ == "PRON" or lower in PRONOUN_TYPES:
             if lower in PERSON_PRONOUNS:
-                name = self._recent_person(subject.idx)
+                name = self._recent_person(subject.idx, GENDERED_PRONOUNS.get(lower))
                 if name:
                     return Speaker(name=name, title=self.title_of(name), type="person")
             return Speaker(name=None, type=PRONOUN_TYPES.get(lower, "unknown"))
@@ -268,13 +358,17 @@ class Attributor:
         return Speaker(name=self._phrase(subject), type="unknown")
 
     def _phrase(self, subject: Token) -> str:
-        """The subject's noun phrase without relative clauses, appositives or a leading 'the'."""
+        """The subject's noun phrase without relative clauses, appositives, prepositions
+        other than its own "of" ("groups of protesters") or a leading 'the'."""
         drop = {"relcl", "acl", "appos", "prep"}
         tokens = [subject]
         stack = list(subject.children)
         while stack:
             child = stack.pop()
-            if child.dep_ in drop or (child.dep_ == "punct" and child.i > subject.i):
+            partitive = child.head.i == subject.i and child.lower_ == "of"
+            if (child.dep_ in drop and not partitive) or (
+                child.dep_ == "punct" and child.i > subject.i
+            ):
                 continue
             tokens.append(child)
             stack.extend(child.children)
@@ -286,7 +380,7 @@ class Attributor:
         if not tokens:
             return subject.text
         start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
-        return self._doc.text[start:end]
+        return self._text[start:end]
 
 
 def is_speech_verb(token: Token) -> bool:

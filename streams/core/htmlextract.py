@@ -9,6 +9,7 @@ clock.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -346,3 +347,69 @@ def short_texts_before(tree: Element, stop: str, *, max_chars: int = 120) -> lis
         if len(text) <= max_chars and text not in seen:
             seen.append(text)
     return []
+
+
+_NON_WORD = re.compile(r"\W+")
+MIN_LINK_KEY_CHARS = 12
+"""Shorter link texts ("Home", "More") are never compared with blocks."""
+MAX_LINK_BLOCK_CHARS = 250
+"""Longer blocks are never taken for link lists (a teaser is a headline plus a line)."""
+
+
+def text_key(text: str) -> str:
+    """`text` without spaces and punctuation, case folded: the same words, however laid out."""
+    return _NON_WORD.sub("", text).casefold()
+
+
+@dataclass(frozen=True)
+class LinkTexts:
+    """The texts of a page's links (`<a href>`), as `text_key`s sorted by length."""
+
+    keys: tuple[str, ...]
+    lengths: tuple[int, ...]
+
+    def share(self, text: str) -> float:
+        """How much of `text` is link text: the summed length of the page's link texts
+        found in it, over its length (capped at 1). Only short texts are compared;
+        longer ones get 0.
+        """
+        key = text_key(text)
+        if not MIN_LINK_KEY_CHARS <= len(key) <= MAX_LINK_BLOCK_CHARS:
+            return 0.0
+        high = bisect.bisect_right(self.lengths, len(key))
+        covered = sum(self.lengths[i] for i in range(high) if self.keys[i] in key)
+        return min(1.0, covered / len(key))
+
+
+def link_texts(tree: Element) -> LinkTexts:
+    """The distinct link texts of the page (links inside scripts never count)."""
+    keys: set[str] = set()
+    for anchor in tree.iter("a"):
+        if anchor.get("href") is None:
+            continue
+        key = text_key(anchor.text_content())
+        if len(key) >= MIN_LINK_KEY_CHARS:
+            keys.add(key)
+    ordered = tuple(sorted(keys, key=len))
+    return LinkTexts(ordered, tuple(len(k) for k in ordered))
+
+
+def caption_keys(tree: Element) -> frozenset[str]:
+    """`text_key`s of the page's image captions: <img alt>, <figcaption> and elements
+    whose class names a caption. A block with exactly such text is a caption, not story.
+    """
+    keys: set[str] = set()
+    for element in tree.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        if tag == "img":
+            text = element.get("alt") or ""
+        elif tag == "figcaption" or "caption" in (element.get("class") or "").lower():
+            text = element.text_content()
+        else:
+            continue
+        key = text_key(text)
+        if len(key) >= MIN_LINK_KEY_CHARS:
+            keys.add(key)
+    return frozenset(keys)
