@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.app.app import TABLES
 from streams.core import process_payloads, to_records
@@ -201,9 +202,9 @@ async def _consume(
 
 
 def _cli_records(*paths: Path) -> list[tuple[str, bytes | None, bytes]]:
-    """What `streams process PATHS` prints: (topic, key, value bytes) per line."""
+    """What `streams process --dedupe PATHS` prints: (topic, key, value bytes) per line."""
     out = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "process", *map(str, paths)],
+        [sys.executable, "-m", "streams.cli", "process", "--dedupe", *map(str, paths)],
         cwd=REPO_ROOT,
         env={k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")},
         capture_output=True,
