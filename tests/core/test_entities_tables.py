@@ -16,28 +16,12 @@ from spacy.tokens import Doc
 from streams.core.entities import extract_entities
 from streams.core.gazetteer import load_gazetteer
 from streams.models import Entity
+from tests.core.test_entities import make_doc
 
 
 @pytest.fixture(scope="module")
 def blank() -> Language:
     return spacy.blank("en")
-
-
-def make_doc(nlp: Language, text: str, ents: Sequence[tuple[str, str]]) -> Doc:
-    """Tokenise `text`, guess tags (capitalised -> PROPN) and set the given entities."""
-    doc = nlp.make_doc(text)
-    for token in doc:
-        token.pos_ = "PUNCT" if token.is_punct else "PROPN" if token.text[:1].isupper() else "NOUN"
-    spans = []
-    cursor = 0
-    for surface, label in ents:
-        start = text.index(surface, cursor)
-        cursor = start + len(surface)
-        span = doc.char_span(start, cursor, label=label)
-        assert span is not None, surface
-        spans.append(span)
-    doc.ents = spans
-    return doc
 
 
 def mentions(doc: Doc, entities: Sequence[Entity]) -> list[tuple[str, str, int]]:
