@@ -24,6 +24,7 @@ from streams.core.cues import (
     HONORIFIC_GENDERS,
     PERSON_PRONOUNS,
     PRONOUN_TYPES,
+    ROLE_ABBREVIATIONS,
     ROLE_NOUNS,
     SPEECH_VERBS,
 )
@@ -35,6 +36,8 @@ _PARTICIPLE_DEPS = frozenset({"advcl", "xcomp", "acl", "conj", "pcomp"})
 _TITLE_STOP_DEPS = frozenset({"det", "punct", "advmod", "relcl", "acl", "appos", "cc", "conj"})
 _LABEL_RANK = {"PERSON": 0, "ORG": 1, "PLACE": 2, "NORP": 3}
 _MAX_TITLE_TOKENS = 8
+_NOMINAL_POS = frozenset({"NOUN", "PROPN", "PRON"})
+_SURNAME_LABELS = frozenset({"PERSON", "ORG"})
 _MIN_STEM = 4
 
 
@@ -95,8 +98,14 @@ def _is_speech(token: Token) -> bool:
     return not (token.i > 0 and doc[token.i - 1].text == "-" and not doc[token.i - 1].whitespace_)
 
 
+def _role_word(word: str) -> str:
+    """A title word in full: "Gov." -> "governor"."""
+    lower = word.lower()
+    return ROLE_ABBREVIATIONS.get(lower.rstrip("."), lower)
+
+
 def _is_role(token: Token) -> bool:
-    return token.lemma_.lower() in ROLE_NOUNS or token.lower_ in ROLE_NOUNS
+    return token.lemma_.lower() in ROLE_NOUNS or _role_word(token.text) in ROLE_NOUNS
 
 
 class Attributor:
@@ -116,7 +125,7 @@ class Attributor:
         self._in_quote = in_quote
         refs = [EntityRef(e.name, e.label, m.start, m.end) for e in entities for m in e.mentions]
         refs.sort(key=lambda r: (r.start, r.end))
-        self._refs = refs
+        self._refs = self._resolve_surnames(refs)
         self._starts = [r.start for r in refs]
         self._titles: dict[str, list[tuple[int, str]]] = {}
         self._antecedents: list[_Antecedent] = []
@@ -124,6 +133,30 @@ class Attributor:
         self._antecedent_offsets = [a.offset for a in self._antecedents]
         self._genders: dict[str, str] = {}
         self._collect_genders()
+
+    def _resolve_surnames(self, refs: list[EntityRef]) -> list[EntityRef]:
+        """A surname written alone ("Hale said") is the person named in full earlier,
+        outside quotes ("Jo Hale"), even where the recogniser took it for an organisation.
+        When relatives share the surname it is the one named in full most often (the
+        others go by first name); on a tie it stays unresolved."""
+        named: dict[str, Counter[str]] = {}
+        resolved: list[EntityRef] = []
+        for ref in refs:
+            surface = self._text[ref.start : ref.end].removesuffix("'s").removesuffix("’s")
+            if ref.label in _SURNAME_LABELS and ref.name == surface and surface.isalpha():
+                ranked = named.get(surface, Counter()).most_common(2)
+                if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+                    ref = EntityRef(ranked[0][0], "PERSON", ref.start, ref.end)
+            resolved.append(ref)
+            words = ref.name.split()
+            if (
+                ref.label == "PERSON"
+                and len(words) > 1
+                and words[-1].isalpha()
+                and not self._in_quote(ref.start)
+            ):
+                named.setdefault(words[-1], Counter())[ref.name] += 1
+        return resolved
 
     # ------------------------------------------------------------------ lookups
 
@@ -227,6 +260,7 @@ class Attributor:
         a gendered title, or the pronouns of sentences naming that person alone."""
         votes: dict[str, Counter[str]] = {}
         named: dict[int, set[str]] = {}  # sentence start -> people named outside quotes
+        first_named: dict[int, int] = {}  # sentence start -> token of its first name
         for ref in self._refs:
             if ref.label != "PERSON":
                 continue
@@ -235,7 +269,11 @@ class Attributor:
                 continue
             if not self._in_quote(ref.start):
                 named.setdefault(span.sent.start, set()).add(ref.name)
+                first_named.setdefault(span.sent.start, span.start)
             tally = votes.setdefault(ref.name, Counter())
+            for child in span.root.children:  # "Jo Hale, the mayor's daughter"
+                if child.dep_ == "appos" and child.lower_ in GENDERED_NOUNS:
+                    tally[GENDERED_NOUNS[child.lower_]] += 3
             before = self._doc[span.start - 1].lower_.rstrip(".") if span.start else ""
             if before in HONORIFIC_GENDERS:
                 tally[HONORIFIC_GENDERS[before]] += 3
@@ -251,7 +289,8 @@ class Attributor:
             tally = votes.setdefault(next(iter(names)), Counter())
             for token in self._doc[sent_start].sent:
                 gender = GENDERED_PRONOUNS.get(token.lower_)
-                if gender is not None and not self._in_quote(token.idx):
+                after = token.i > first_named[sent_start]  # not "he" before the name
+                if gender is not None and after and not self._in_quote(token.idx):
                     tally[gender] += 1
         for name, tally in votes.items():
             ranked = tally.most_common(2)
@@ -270,7 +309,7 @@ class Attributor:
                 candidates.append((ref.start, ref.name))
         for _, name in sorted(candidates, reverse=True):
             titles = [t for _, t in self._titles.get(name, [])]
-            words = [w for title in titles for w in title.replace("'s", " ").split()]
+            words = [_role_word(w) for t in titles for w in t.replace("'s", " ").split()]
             role_fits = role in GENERIC_ROLES or any(_stem_match(role, w) for w in words)
             if not titles or not role_fits:
                 continue
@@ -341,7 +380,7 @@ class Attributor:
                 if name:
                     return Speaker(name=name, title=self.title_of(name), type="person")
             return Speaker(name=None, type=PRONOUN_TYPES.get(lower, "unknown"))
-        if any(c.dep_ == "conj" for c in subject.children):
+        if any(c.dep_ == "conj" and c.pos_ in _NOMINAL_POS for c in subject.children):
             return Speaker(name=self._phrase(subject), type="group")
         ref = self._ref_at_token(subject)
         if ref is not None:

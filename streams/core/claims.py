@@ -329,6 +329,14 @@ class _Extractor:
     def _span(self, start: int, end: int) -> Span | None:
         return self.doc.char_span(start, end, alignment_mode="expand")
 
+    def _has_verb(self, group: Sequence[_Quote]) -> bool:
+        """Whether any part of a quote holds a verb (a statement, not a name or title)."""
+        for quote in group:
+            span = self._span(quote.start, quote.end)
+            if span is not None and any(t.pos_ in {"VERB", "AUX"} for t in span):
+                return True
+        return False
+
     def _qualifies(self, quote: _Quote) -> bool:
         """A fragment is a claim of its own unless it is a word or two or an adverbial."""
         span = self._span(quote.start, quote.end)
@@ -366,8 +374,11 @@ class _Extractor:
                     used.add(cue.i)
                 cue = cue if cue is not None else self._colon_lead(para)
                 credit = self._dash_credit(para, group[-1]) if cue is None else None
+                lead = self._inline_lead(group[0]) if cue is None and credit is None else None
                 if cue is not None:
                     attribution = (self._speaker_of(cue), cue.text)
+                elif lead is not None:
+                    attribution = (lead, None)
                 elif credit is not None:
                     attribution = (credit, None)
                 elif previous is not None and not self._has_prose(para, quotes):
@@ -376,6 +387,8 @@ class _Extractor:
                     attribution = (self._lead_in_person(para), None)
                 else:
                     attribution = (None, None)
+                    if not self._has_verb(group):
+                        continue  # no cue and no clause: a title, nickname or scare quote
                 parts = [(q.start, q.end) for q in group]
                 drafts.append(self._draft_parts("quote", parts, *attribution))
             for quote in quotes:
@@ -438,6 +451,24 @@ class _Extractor:
             return None
         cues = self._cues_between(lead.start, lead.end)
         return cues[-1] if cues else None
+
+    def _inline_lead(self, quote: _Quote) -> Speaker | None:
+        """The named subject of a clause that introduces the quote with a colon
+        ("Jo Hale continued: '...'"), whatever its verb."""
+        before = self.text[: quote.open].rstrip()
+        if not before.endswith(":"):
+            return None
+        span = self._span(len(before) - 1, len(before))
+        if span is None or len(span) == 0:
+            return None
+        verb = span[0].head
+        if verb.pos_ not in {"VERB", "AUX"} or self.in_quote(verb.idx):
+            return None
+        subject = self.attributor.subject_of(verb)
+        if subject is None or self.in_quote(subject.idx):
+            return None
+        speaker = self.attributor.speaker(subject)
+        return speaker if speaker.name is not None and speaker.type == "person" else None
 
     def _dash_credit(self, para: _Paragraph, last: _Quote) -> Speaker | None:
         """A quote credited after a dash: '"...." - Jane Doe'."""

@@ -230,6 +230,19 @@ ROLE_NOUNS: Final[frozenset[str]] = frozenset(
 )
 """Nouns that make a pre-modifier or description a role ("NATO chief", "the leader")."""
 
+ROLE_ABBREVIATIONS: Final[dict[str, str]] = {
+    "gov": "governor",
+    "sen": "senator",
+    "rep": "representative",
+    "gen": "general",
+    "sec": "secretary",
+    "amb": "ambassador",
+    "atty": "attorney",
+    "cmdr": "commander",
+    "supt": "superintendent",
+}
+"""Abbreviated titles before a name ("Gov. Jo Hale") and the role noun each stands for."""
+
 GENERIC_ROLES: Final[frozenset[str]] = frozenset({"leader", "official", "head", "chief"})
 """Role nouns a later description may use for any specific role ("the Ukrainian leader")."""
 

@@ -7,10 +7,12 @@ from collections.abc import Callable
 import pytest
 from spacy.language import Language
 
+from streams.core.attribution import Attributor
 from streams.core.claims import ClaimDraft, extract_claims
 from streams.core.config import CoreConfig
 from streams.core.entities import extract_entities
 from streams.core.nlp import load_nlp
+from streams.models import Entity, Mention
 
 Extract = Callable[[str], list[ClaimDraft]]
 
@@ -347,3 +349,70 @@ def test_bare_quote_paragraph_quotes_the_person_just_described(claims: Extract) 
     )
     draft = _only(found, "quote")
     assert draft.speaker is not None and draft.speaker.name == "Tom Reyes"
+
+
+def test_verbless_quote_without_a_cue_is_a_title_not_a_claim(claims: Extract) -> None:
+    found = claims('Fans packed the hall for the premiere. "Summer Nights" drew a long line.')
+    assert [d for d in found if d.kind == "quote"] == []
+
+
+def test_colon_after_any_verb_introduces_the_quote(claims: Extract) -> None:
+    found = claims(
+        "Ann Fields spoke to the crowd for an hour on Sunday. Ann Fields continued: "
+        '"The plan will not pass. We have the votes."'
+    )
+    draft = _only(found, "quote")
+    assert draft.text == "The plan will not pass. We have the votes."
+    assert draft.speaker is not None and draft.speaker.name == "Ann Fields"
+
+
+def test_description_matches_an_abbreviated_title(claims: Extract) -> None:
+    found = claims(
+        "Indiana Gov. Tom Reyes visited the plant on Monday.\n\n"
+        "The governor said the state would pay for the new road."
+    )
+    draft = _only(found, "reported")
+    assert draft.text == "the state would pay for the new road"
+    assert draft.speaker is not None and draft.speaker.name == "Tom Reyes"
+
+
+def test_bare_surname_taken_for_an_organisation_is_the_person(nlp: Language) -> None:
+    text = "Mayor Dana Whitcombe opened the school.\n\nWhitcombe said it would grow in May."
+    doc = nlp(text)
+    full, bare = text.index("Dana Whitcombe"), text.index("Whitcombe said")
+    entities = [
+        Entity(
+            name="Dana Whitcombe",
+            label="PERSON",
+            mentions=[Mention(start=full, end=full + 14, text="Dana Whitcombe")],
+        ),
+        Entity(
+            name="Whitcombe",
+            label="ORG",
+            mentions=[Mention(start=bare, end=bare + 9, text="Whitcombe")],
+        ),
+    ]
+    draft = _only(extract_claims(doc, entities), "reported")
+    assert draft.text == "it would grow in May"
+    assert draft.speaker is not None
+    assert (draft.speaker.name, draft.speaker.type) == ("Dana Whitcombe", "person")
+
+
+def test_pronoun_before_a_name_says_nothing_of_its_gender(claims: Extract) -> None:
+    found = claims(
+        "Asked on Sunday, he could not say why the plan was praised by Ann Fields.\n\n"
+        "Ann Fields backed the plan on Monday. Paul Grant said he opposed it.\n\n"
+        '"It will help families," she said.'
+    )
+    draft = _only(found, "quote")
+    assert draft.text == "It will help families"
+    assert draft.speaker is not None and draft.speaker.name == "Ann Fields"
+
+
+def test_a_verb_conjoined_to_a_name_is_not_a_second_speaker(nlp: Language) -> None:
+    doc = nlp("Tom Reyes and has aides have also attacked the council.")
+    attributor = Attributor(doc, extract_entities(doc), lambda _: False)
+    name = next(t for t in doc if t.text == "Reyes")
+    assert [c.pos_ for c in name.children if c.dep_ == "conj"] == ["VERB"]
+    speaker = attributor.speaker(name)
+    assert (speaker.name, speaker.type) == ("Tom Reyes", "person")
