@@ -177,15 +177,21 @@ class Attributor:
 
     # ------------------------------------------------------------------ facts
 
-    def _collect_person_facts(self) -> None:
-        """Titles of every person mention and the people who were sentence subjects."""
-        seen_heads: set[int] = set()
+    def _person_spans(self) -> list[tuple[EntityRef, Span]]:
+        """Every person mention with its token span (mentions no token covers are skipped)."""
+        found: list[tuple[EntityRef, Span]] = []
         for ref in self._refs:
             if ref.label != "PERSON":
                 continue
             span = self._doc.char_span(ref.start, ref.end, alignment_mode="expand")
-            if span is None or len(span) == 0:
-                continue
+            if span is not None and len(span) > 0:
+                found.append((ref, span))
+        return found
+
+    def _collect_person_facts(self) -> None:
+        """Titles of every person mention and the people who were sentence subjects."""
+        seen_heads: set[int] = set()
+        for ref, span in self._person_spans():
             head = span.root
             if head.i in seen_heads:
                 continue
@@ -261,12 +267,7 @@ class Attributor:
         votes: dict[str, Counter[str]] = {}
         named: dict[int, set[str]] = {}  # sentence start -> people named outside quotes
         first_named: dict[int, int] = {}  # sentence start -> token of its first name
-        for ref in self._refs:
-            if ref.label != "PERSON":
-                continue
-            span = self._doc.char_span(ref.start, ref.end, alignment_mode="expand")
-            if span is None or len(span) == 0:
-                continue
+        for ref, span in self._person_spans():
             if not self._in_quote(ref.start):
                 named.setdefault(span.sent.start, set()).add(ref.name)
                 first_named.setdefault(span.sent.start, span.start)
