@@ -24,6 +24,7 @@ from spacy.tokens import Doc, Span, Token
 
 from streams.core.attribution import Attributor, is_speech_verb
 from streams.core.cues import (
+    CLAIM_NOUNS,
     CLAUSE_CUES,
     ENTITY_SPEAKER_TYPES,
     ESTIMATE_NOUNS,
@@ -31,6 +32,8 @@ from streams.core.cues import (
     MAX_ATTRIBUTION_GAP_WORDS,
     MAX_CROSSHEAD_WORDS,
     MIN_PARTIAL_WORDS,
+    MIN_TITLE_WORDS,
+    NAMING_VERBS,
     QUOTE_PAIRS,
     SOURCE_MARKERS,
     WEAK_FRAGMENT_POS,
@@ -202,6 +205,18 @@ def _nearest_cue(tokens: Sequence[Token], start: int, end: int) -> Token | None:
     return best[1] if best else None
 
 
+def _is_title(span: Span) -> bool:
+    """Whether a quoted fragment reads as a title ("Face the Nation"): every longer word
+    capitalised."""
+    words = [t.text for t in span if t.is_alpha]
+    long_words = [w for w in words if len(w) > 3]
+    return (
+        len(words) >= MIN_TITLE_WORDS
+        and bool(long_words)
+        and all(w[0].isupper() for w in long_words)
+    )
+
+
 def _is_that(token: Token) -> bool:
     return token.dep_ == "mark" and token.lower_ == "that"
 
@@ -226,14 +241,24 @@ def _clause_bounds(ccomp: Token, in_quote: Callable[[int], bool]) -> tuple[int, 
     for token in ccomp.subtree:
         if token.i == ccomp.i or in_quote(token.idx):
             continue
-        speech = token.dep_ in {"advcl", "conj"} and is_speech_verb(token)
+        speech = (  # "..., adding ...": speech of its own, unless "... but that it would add"
+            token.dep_ in {"advcl", "conj"}
+            and is_speech_verb(token)
+            and not any(_is_that(c) for c in token.children)
+        )
         aside = (  # "..., implicitly putting ...": the writer's gloss after a comma
             token.dep_ == "advcl"
             and token.tag_ == "VBG"
             and token.left_edge.i > 0
             and doc[token.left_edge.i - 1].text == ","
         )
-        if speech or aside:
+        gloss = (  # "..., which forced her to ...": the writer's relative clause at the end
+            token.dep_ == "relcl"
+            and token.i > ccomp.i
+            and token.left_edge.i > 0
+            and doc[token.left_edge.i - 1].text == ","
+        )
+        if speech or aside or gloss:
             cut.update(t.i for t in token.subtree)
     kept_set = {t.i for t in ccomp.subtree if t.i not in cut}
     kept_set.update(t.i for t in _stranded_subject(ccomp))
@@ -244,11 +269,35 @@ def _clause_bounds(ccomp: Token, in_quote: Callable[[int], bool]) -> tuple[int, 
         hi += 1
     while lo <= hi and (doc[lo].is_punct or doc[lo].is_space or _is_that(doc[lo])):
         lo += 1
+    hi = _continued_clause(ccomp.head, hi)
     while hi >= lo and (doc[hi].is_punct or doc[hi].is_space or doc[hi].dep_ in {"cc", "mark"}):
         if doc[hi].text in _CLOSERS:
             break
         hi -= 1
     return (lo, hi + 1) if hi >= lo else None
+
+
+def _has_subject(verb: Token) -> bool:
+    return any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in verb.children)
+
+
+def _continued_clause(cue: Token, hi: int) -> int:
+    """Where a reported clause ends when the speech verb reports a second one right after
+    it ('said A and B was ...', 'said A but "nobody ..."'), which the parser hangs from
+    the verb rather than from the first clause. A comma ends the report."""
+    doc = cue.doc
+    for child in cue.children:
+        if child.i <= hi:
+            continue
+        if child.dep_ not in {"ccomp", "conj"} or child.pos_ not in {"VERB", "AUX"}:
+            continue
+        between = doc[hi + 1 : child.left_edge.i]
+        joins = all(t.dep_ == "cc" or t.text in QUOTE_PAIRS or t.text in _CLOSERS for t in between)
+        clause = child.dep_ == "ccomp" or _has_subject(child)  # a 2nd ccomp lost its subject
+        if joins and clause and not is_speech_verb(child):
+            return child.right_edge.i
+        break
+    return hi
 
 
 def _parenthetical_bounds(cue: Token) -> tuple[int, int] | None:
@@ -337,15 +386,34 @@ class _Extractor:
                 return True
         return False
 
+    def _is_title_group(self, group: Sequence[_Quote]) -> bool:
+        """A quote that is only a title ("Make Your Kid a Millionaire"), quoted by nobody."""
+        spans = [self._span(q.start, q.end) for q in group]
+        return all(span is not None and _is_title(span) for span in spans)
+
     def _qualifies(self, quote: _Quote) -> bool:
         """A fragment is a claim of its own unless it is a word or two or an adverbial."""
         span = self._span(quote.start, quote.end)
         if span is None:
             return False
         words = [t for t in span if not (t.is_punct or t.is_space)]
-        if len(words) < MIN_PARTIAL_WORDS:
+        if len(words) < MIN_PARTIAL_WORDS or _is_title(span):
             return False
         return _fragment_head(span).pos_ not in WEAK_FRAGMENT_POS
+
+    def _naming_cue(self, quote: _Quote) -> Token | None:
+        """The naming verb a quoted word or phrase is put on something with ('called the
+        plan "reckless"', 'described him as "unfit"'), whatever the fragment's length."""
+        span = self._span(quote.start, quote.end)
+        if span is None or _is_title(span):
+            return None
+        head = _fragment_head(span)
+        if head.pos_ in WEAK_FRAGMENT_POS:
+            return None
+        verb = next((a for a in head.ancestors if a.pos_ in {"VERB", "AUX"}), None)
+        if verb is None or self.in_quote(verb.idx) or verb.lemma_.lower() not in NAMING_VERBS:
+            return None
+        return verb if is_speech_verb(verb) else None
 
     # -------------------------------------------------------------- quotes
 
@@ -366,7 +434,7 @@ class _Extractor:
             extents: set[tuple[int, int]] = set()
             used: set[int] = set()
             for group in groups:
-                if not group[0].full:
+                if not group[0].full or self._is_title_group(group):
                     continue
                 pool = [c for c in outside if c.i not in used] or outside  # one verb, one quote
                 cue = _nearest_cue(pool, group[0].open, group[-1].region_end)
@@ -392,13 +460,22 @@ class _Extractor:
                 parts = [(q.start, q.end) for q in group]
                 drafts.append(self._draft_parts("quote", parts, *attribution))
             for quote in quotes:
-                if quote in joined or not self._qualifies(quote) or self._in_clause(quote):
+                if quote in joined or self._in_clause(quote):
                     continue
-                cue = self._fragment_cue(quote, outside)
+                naming = self._naming_cue(quote)
+                if naming is None and not self._qualifies(quote):
+                    continue
+                cue = naming if naming is not None else self._fragment_cue(quote, outside)
                 speaker = self._speaker_of(cue) if cue is not None else None
                 if cue is None or speaker is None:
                     continue  # scare quotes: nobody is quoted
                 start, end = self._fragment_extent(quote, cue)
+                if (
+                    naming is not None
+                    and not self._qualifies(quote)
+                    and end - start <= len(self.text[quote.open : quote.region_end])
+                ):
+                    continue  # a lone word with nothing it names
                 if (start, end) in extents:
                     continue  # two fragments of one argument
                 extents.add((start, end))
@@ -544,12 +621,16 @@ class _Extractor:
     # -------------------------------------------------------------- reported
 
     def _reported_clauses(self) -> list[tuple[Token, int, int]]:
-        """Outermost clauses reported by a speech verb that hold no full quote."""
+        """Outermost clauses reported by a speech verb (or a claim noun) that hold no full
+        quote."""
         candidates: list[tuple[Token, int, int]] = []
-        for cue in self.cues:
-            if cue.lemma_.lower() not in CLAUSE_CUES or self._in_crosshead(cue.idx):
+        for cue in [*self.cues, *self._claim_nouns()]:
+            if cue.pos_ != "NOUN" and cue.lemma_.lower() not in CLAUSE_CUES:
                 continue
-            ccomp = next((c for c in cue.children if c.dep_ == "ccomp"), None)
+            if self._in_crosshead(cue.idx):
+                continue
+            deps = {"ccomp", "acl"} if cue.pos_ == "NOUN" else {"ccomp"}
+            ccomp = next((c for c in cue.children if c.dep_ in deps), None)
             bounds = (
                 _clause_bounds(ccomp, self.in_quote)
                 if ccomp is not None
@@ -575,6 +656,30 @@ class _Extractor:
             clauses.append((cue, start, end))
         return clauses
 
+    def _claim_nouns(self) -> list[Token]:
+        """ "Trump's claim that ...": a claim noun with a possessor and a that-clause."""
+        found = []
+        for token in self.doc:
+            if (
+                token.pos_ != "NOUN"
+                or token.lemma_.lower() not in CLAIM_NOUNS
+                or self.in_quote(token.idx)
+                or not any(c.dep_ == "poss" for c in token.children)
+            ):
+                continue
+            clause = next((c for c in token.children if c.dep_ in {"acl", "ccomp"}), None)
+            if clause is not None and any(_is_that(c) for c in clause.children):
+                found.append(token)
+        return found
+
+    def _clause_speaker(self, cue: Token) -> Speaker | None:
+        """Who a reported clause is credited to: a speech verb's subject or a claim noun's
+        possessor."""
+        if cue.pos_ == "NOUN":
+            owner = next((c for c in cue.children if c.dep_ == "poss"), None)
+            return self.attributor.speaker(owner) if owner is not None else None
+        return self._speaker_of(cue)
+
     def reported_drafts(self) -> list[ClaimDraft]:
         """Clauses reported by a speech verb ("X said (that) ..."), outermost only; one that
         quotes words of the speaker is a partial quote."""
@@ -594,7 +699,7 @@ class _Extractor:
                 if not q.full
             )
             kind: ClaimKind = "partial_quote" if partial else "reported"
-            drafts.append(self._draft_parts(kind, parts, self._speaker_of(cue), cue.text))
+            drafts.append(self._draft_parts(kind, parts, self._clause_speaker(cue), cue.text))
         return drafts
 
     def _in_crosshead(self, offset: int) -> bool:

@@ -397,6 +397,47 @@ apostrophes; two of them ('') are a double quote in some wire copy."""
 MIN_PARTIAL_WORDS: Final[int] = 2
 """A quoted fragment shorter than this is part of the clause around it, not a claim."""
 
+NAMING_VERBS: Final[frozenset[str]] = frozenset(
+    {
+        "brand",
+        "call",
+        "characterise",
+        "characterize",
+        "decry",
+        "deride",
+        "describe",
+        "dismiss",
+        "dub",
+        "hail",
+        "label",
+        "praise",
+        "term",
+    }
+)
+"""Speech verbs that put a quoted word on something ('called the plan "reckless"'): even
+a one-word fragment is a claim there, read with the thing it names."""
+
+CLAIM_NOUNS: Final[frozenset[str]] = frozenset(
+    {
+        "accusation",
+        "allegation",
+        "argument",
+        "assertion",
+        "claim",
+        "contention",
+        "emphasis",
+        "insistence",
+        "statement",
+        "suggestion",
+        "warning",
+    }
+)
+"""Nouns whose that-clause reports what their possessor said ("Trump's claim that ...")."""
+
+MIN_TITLE_WORDS: Final[int] = 2
+"""A quoted fragment of at least this many words, all capitalised, is a title ("Face the
+Nation"), not somebody's words."""
+
 WEAK_FRAGMENT_POS: Final[frozenset[str]] = frozenset({"ADP", "ADV", "PART", "SCONJ", "CCONJ"})
 """A fragment headed by one of these ("for the first time", "soon") is no claim of its own."""
 

@@ -416,3 +416,57 @@ def test_a_verb_conjoined_to_a_name_is_not_a_second_speaker(nlp: Language) -> No
     assert [c.pos_ for c in name.children if c.dep_ == "conj"] == ["VERB"]
     speaker = attributor.speaker(name)
     assert (speaker.name, speaker.type) == ("Tom Reyes", "person")
+
+
+def test_one_quoted_word_a_naming_verb_puts_on_something_is_a_claim(claims: Extract) -> None:
+    found = claims('At the rally, Senator Maria Lopez called the new tariff plan "reckless."')
+    draft = _only(found, "partial_quote")
+    assert draft.text == 'the new tariff plan "reckless."'
+    assert draft.speaker is not None and draft.speaker.name == "Maria Lopez"
+    assert draft.cue == "called"
+
+
+def test_one_quoted_word_without_a_naming_verb_is_no_claim(claims: Extract) -> None:
+    assert not claims('The so-called "reform" passed the chamber on Tuesday night.')
+
+
+def test_claim_noun_reports_its_that_clause(claims: Extract) -> None:
+    found = claims(
+        "Reporters checked Governor Tom Reyes's claim that the state had cut "
+        "unemployment in half since 2019."
+    )
+    draft = _only(found, "reported")
+    assert draft.text == "the state had cut unemployment in half since 2019"
+    assert draft.speaker is not None and draft.speaker.name == "Tom Reyes"
+    assert draft.cue == "claim"
+
+
+def test_writer_relative_clause_after_a_comma_ends_the_report(claims: Extract) -> None:
+    found = claims(
+        "Dr. Alan Brooks said he expects the mayor to recover from the infection, "
+        "which forced her to cancel three public events last week."
+    )
+    draft = _only(found, "reported")
+    assert draft.text == "he expects the mayor to recover from the infection"
+
+
+def test_second_clause_the_verb_reports_is_kept(claims: Extract) -> None:
+    found = claims(
+        'Karen Webb said the budget is "a serious mistake" but "nobody wants to fix it."'
+    )
+    draft = _only(found, "partial_quote")
+    assert draft.text == 'the budget is "a serious mistake" but "nobody wants to fix it."'
+
+
+def test_coordinated_that_clause_with_a_speech_lemma_is_still_reported(claims: Extract) -> None:
+    found = claims(
+        "Economists said the proposal would raise revenue but that it would add "
+        "new paperwork for small firms."
+    )
+    draft = _only(found, "reported")
+    assert draft.text.endswith("but that it would add new paperwork for small firms")
+
+
+def test_quoted_title_is_not_anybody_s_words(claims: Extract) -> None:
+    found = claims('Ms. Dana Cole, who wrote "Raise Your Kid to Be Rich," said it was luck.')
+    assert all("Raise Your Kid" not in d.text for d in found), found
