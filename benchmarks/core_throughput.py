@@ -13,7 +13,6 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from streams.core.fingerprints import fingerprint
 from streams.core.nlp import load_nlp
 from streams.core.outcome import Processed
 from streams.core.pipeline import enrich_parts, parse_event, parse_payloads, reuse_enrichment
+from streams.evaluation.common import cpu_model
 from streams.models import DeadLetter, RawEvent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,17 +104,6 @@ def _reuse_vs_nlp(payloads: list[bytes], config: CoreConfig) -> dict[str, float]
     }
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{cpu}, {os.cpu_count()} cores, one process"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_SHARED, help="the shared/ folder")
@@ -139,7 +128,7 @@ def main() -> None:
     tokens = stages.pop("tokens")
     result = {
         "date": datetime.now(UTC).date().isoformat(),
-        "machine": _machine(),
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores, one process",
         "events": len(payloads),
         "articles": articles,
         "claims": claims,

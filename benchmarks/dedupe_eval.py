@@ -36,60 +36,26 @@ import datetime as dt
 import itertools
 import json
 import random
-import re
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as `python benchmarks/dedupe_eval.py`: find `benchmarks`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.syndication import load_stories, restyle_quotes, syndicated_copy, word_count
 from streams.core.config import CoreConfig
 from streams.core.dedupe import DedupeIndex, candidate_keys, sketch_similarity
 from streams.core.fingerprints import ShingleSketch, fingerprint, shingle_sketch
-from streams.core.textparse import parse_text
 from streams.models import Fingerprints
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = ROOT.parent / "shared"
 THRESHOLDS = [round(0.3 + 0.05 * i, 2) for i in range(14)]
 SKETCH_SIZES = [64, 128, 256, 512, 1_000_000]
-
-# Hand-written boilerplate of made-up sites (not taken from the data).
-SITES = [
-    (
-        ["The Morning Ledger", "World | Politics | Business | Sport", "Advertisement"],
-        [
-            "Sign up for our newsletter to get the day's top stories every morning.",
-            "© 2024 The Morning Ledger. All rights reserved.",
-        ],
-    ),
-    (
-        ["Share on Facebook", "Share on X", "Email this article"],
-        [
-            "Reporting by our wire service partners; editing by the news desk.",
-            "Related: more stories from our world section",
-        ],
-    ),
-    (
-        ["Valley Courier Online", "Breaking news, weather and traffic"],
-        [
-            "Have a news tip? Contact the newsroom by email at any time.",
-            "Copyright 2024 Valley Courier. This material may not be published, broadcast, "
-            "rewritten or redistributed.",
-        ],
-    ),
-    (
-        ["Advertisement", "Story continues below advertisement"],
-        ["Follow us on social media for the latest updates.", "Read more:"],
-    ),
-    (
-        ["Global Wire Digest", "By Wire Staff"],
-        [
-            "This story was provided by a news agency and has not been edited by our staff.",
-            "Comments are closed for this article.",
-        ],
-    ),
-]
 
 
 @dataclass(frozen=True)
@@ -102,117 +68,6 @@ class Doc:
     body: str
 
 
-def _stories(shared: Path) -> dict[str, list[str]]:
-    """Story id → paragraphs: aeb-dev gold bodies and the seed's stories."""
-    truth = json.loads((shared / "data" / "aeb-dev" / "ground-truth.json").read_text())
-    stories: dict[str, list[str]] = {}
-    for page_id, item in sorted(truth.items()):
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", item["articleBody"]) if p.strip()]
-        if paragraphs:
-            stories[f"aeb-{page_id[:12]}"] = paragraphs
-    for seed in sorted((shared / "seed").glob("*.txt")):
-        for part in parse_text(seed.read_text(encoding="utf-8"), url=seed.as_uri()):
-            stories[f"seed-{seed.stem[:3]}-{part.part_index}"] = list(part.paragraphs)
-    return stories
-
-
-def _words(paragraphs: list[str]) -> int:
-    return sum(len(p.split()) for p in paragraphs)
-
-
-def _typos(paragraphs: list[str], rng: random.Random) -> list[str]:
-    """Swap two inner letters of a few long words (one per ~250 words, 1-4)."""
-    out = list(paragraphs)
-    count = min(4, max(1, _words(paragraphs) // 250))
-    for _ in range(count):
-        i = rng.randrange(len(out))
-        words = out[i].split(" ")
-        long = [j for j, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
-        if not long:
-            continue
-        j = rng.choice(long)
-        w = words[j]
-        k = rng.randrange(1, len(w) - 2)
-        words[j] = w[:k] + w[k + 1] + w[k] + w[k + 2 :]
-        out[i] = " ".join(words)
-    return out
-
-
-def _quotes(paragraphs: list[str], rng: random.Random) -> list[str]:
-    if rng.random() < 0.5:
-        table = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
-        return [p.translate(table) for p in paragraphs]
-    return [re.sub(r'"([^"]*)"', r"“\1”", p).replace("'", "’") for p in paragraphs]
-
-
-def _drop(paragraphs: list[str], rng: random.Random) -> list[str]:
-    """Trim the tail to 60-90 % of the words, or drop middle paragraphs (≤ 20 % of words)."""
-    if len(paragraphs) < 3:
-        return paragraphs
-    total = _words(paragraphs)
-    if rng.random() < 0.5:  # trim the tail, as syndication usually does
-        target = rng.uniform(0.6, 0.9) * total
-        keep = 1
-        while keep < len(paragraphs) and _words(paragraphs[: keep + 1]) <= target:
-            keep += 1
-        return (
-            paragraphs[: max(keep, 2)] if _words(paragraphs[:keep]) >= 0.6 * total else paragraphs
-        )
-    out = list(paragraphs)
-    for _ in range(2):
-        i = rng.randrange(1, len(out))
-        if _words(out) - len(out[i].split()) >= 0.8 * total and len(out) > 2:
-            del out[i]
-    return out
-
-
-def _reorder(paragraphs: list[str], rng: random.Random) -> list[str]:
-    if len(paragraphs) < 3:
-        return paragraphs
-    out = list(paragraphs)
-    i = rng.randrange(1, len(out) - 1)
-    out[i], out[i + 1] = out[i + 1], out[i]
-    return out
-
-
-def _update(paragraphs: list[str], rng: random.Random, other: list[str]) -> list[str]:
-    extra = " ".join(rng.choice(other).split()[:60])
-    return [*paragraphs, f"UPDATE: {extra}"]
-
-
-def _headline(paragraphs: list[str], rng: random.Random) -> list[str]:
-    words = paragraphs[0].split()[:9]
-    rng.shuffle(words)
-    return [" ".join(words).capitalize(), *paragraphs]
-
-
-def _boilerplate(paragraphs: list[str], site: int) -> list[str]:
-    header, footer = SITES[site]
-    return [*header, *paragraphs, *footer]
-
-
-def _copy(paragraphs: list[str], rng: random.Random, other: list[str]) -> tuple[list[str], str]:
-    ops = rng.sample(["drop", "reorder", "update", "typos", "quotes", "headline"], k=3)
-    out = list(paragraphs)
-    for op in ops:
-        if op == "drop":
-            out = _drop(out, rng)
-        elif op == "reorder":
-            out = _reorder(out, rng)
-        elif op == "update":
-            out = _update(out, rng, other)
-        elif op == "typos":
-            out = _typos(out, rng)
-        elif op == "quotes":
-            out = _quotes(out, rng)
-        else:
-            out = _headline(out, rng)
-    if rng.random() < 0.7:
-        out = _boilerplate(out, rng.randrange(len(SITES)))
-        ops.append("boilerplate")
-    return out, "+".join(sorted(ops))
-
-
 def _follow_up(
     paragraphs: list[str], pool: list[list[str]], rng: random.Random, used: set[str]
 ) -> list[str] | None:
@@ -222,23 +77,23 @@ def _follow_up(
     single story makes up more than 45 % of it or has more than 45 % of its words in it.
     A paragraph goes into one follow-up only (`used`), so follow-ups do not copy each other.
     """
-    total = _words(paragraphs)
+    total = word_count(paragraphs)
     target = rng.uniform(0.15, 0.4) * total
     order = list(range(len(paragraphs)))
     rng.shuffle(order)
     reused: list[int] = []
     for i in order:
-        if _words([paragraphs[j] for j in [*reused, i]]) <= 0.4 * total:
+        if word_count([paragraphs[j] for j in [*reused, i]]) <= 0.4 * total:
             reused.append(i)
-        if _words([paragraphs[j] for j in reused]) >= target:
+        if word_count([paragraphs[j] for j in reused]) >= target:
             break
     if not reused:
         return None
     shared = [paragraphs[i] for i in sorted(reused)]
-    shared_words = _words(shared)
+    shared_words = word_count(shared)
     fresh: list[tuple[str, int]] = []  # paragraph, words
     for other in pool:
-        budget = min(0.3 * _words(other), shared_words)
+        budget = min(0.3 * word_count(other), shared_words)
         taken = 0
         for p in other:
             n = len(p.split())
@@ -248,7 +103,7 @@ def _follow_up(
         if sum(n for _, n in fresh) >= 2.5 * shared_words:
             break
     new = [p for p, _ in fresh[:2]] + shared + [p for p, _ in fresh[2:]]
-    size = _words(new)
+    size = word_count(new)
     if shared_words > 0.45 * size or not fresh:
         return None
     used.update(p for p, _ in fresh)
@@ -265,11 +120,11 @@ def build_docs(stories: dict[str, list[str]], seed: int) -> list[Doc]:
         paragraphs = stories[sid]
         others = [s for s in ids if s != sid]
         docs.append(Doc(f"{sid}/orig", sid, "original", "\n\n".join(paragraphs)))
-        exact = [" ".join(p.split()) for p in _quotes(paragraphs, rng)]
+        exact = [" ".join(p.split()) for p in restyle_quotes(paragraphs, rng)]
         docs.append(Doc(f"{sid}/exact", sid, "exact", "\n".join(exact) + "\n"))
         for n in range(5):
             other = stories[rng.choice(others)]
-            body, ops = _copy(paragraphs, rng, other)
+            body, ops = syndicated_copy(paragraphs, rng, other)
             docs.append(Doc(f"{sid}/copy{n}:{ops}", sid, "copy", "\n\n".join(body)))
         for _ in range(10):
             pool = [stories[s] for s in rng.sample(others, k=min(8, len(others)))]
@@ -417,7 +272,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = CoreConfig()
-    stories = _stories(args.data)
+    stories = load_stories(args.data)
     docs = build_docs(stories, args.seed)
     splits = split_stories(stories, args.seed)
     kinds = Counter(d.kind for d in docs)

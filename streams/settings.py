@@ -54,7 +54,10 @@ class WorkerSettings(BaseModel):
     web_port: int = Field(default=6066, ge=1, le=65535)
     batch_size: int = Field(default=16, ge=1, description="Events taken from the stream at once.")
     batch_within_seconds: float = Field(
-        default=0.5, gt=0, description="Longest wait to fill a batch."
+        default=0.05,
+        gt=0,
+        description="Longest wait to fill a batch (a backlog fills it at once; each of the "
+        "three stages waits this long when input is sparse, so it adds to latency).",
     )
     processes: int = Field(default=1, ge=1, description="NLP worker processes (one model each).")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"

@@ -77,6 +77,7 @@ from streams.core import CoreConfig, Processed, TopicNames, dead_letter, encode_
 from streams.core.dedupe import DedupeIndex
 from streams.core.linking import link
 from streams.core.pipeline import reuse_enrichment
+from streams.core.timing import StageSeconds
 from streams.models import (
     Article,
     ArticlePart,
@@ -109,11 +110,9 @@ class Runner(Protocol):
 
     async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Parsed], dict[str, float]]: ...
+    ) -> tuple[list[Parsed], StageSeconds]: ...
 
-    async def enrich(
-        self, parts: Sequence[ArticlePart]
-    ) -> tuple[list[Enriched], dict[str, float]]: ...
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], StageSeconds]: ...
 
 
 class Publisher(Protocol):
@@ -546,11 +545,12 @@ class IngestHandler(_Stage):
         )
 
 
-def _observe_stages(metrics: Metrics, seconds: Mapping[str, float], count: int) -> None:
-    for stage, total in seconds.items():
-        mean = total / max(1, count)
+def _observe_stages(metrics: Metrics, seconds: StageSeconds, count: int) -> None:
+    for stage, (wall, cpu) in seconds.items():
+        mean = wall / max(1, count)
         for _ in range(count):
             metrics.stage_seconds.labels(stage=stage).observe(mean)
+        metrics.stage_cpu_seconds.labels(stage=stage).inc(cpu)
 
 
 @dataclass

@@ -99,6 +99,12 @@ class Metrics:
             buckets=_SECONDS_BUCKETS,
             registry=r,
         )
+        self.stage_cpu_seconds = Counter(
+            "streams_stage_cpu_seconds",
+            "CPU seconds spent per pipeline stage (in the NLP processes).",
+            ["stage"],
+            registry=r,
+        )
         self.end_to_end_seconds = Histogram(
             "streams_end_to_end_seconds",
             "Seconds from an input record's timestamp to all its outputs being acknowledged.",

@@ -32,6 +32,7 @@ from typing import Any
 
 from streams.core import CoreConfig, Processed, StageTimer, dead_letter, warm_up
 from streams.core.pipeline import enrich_parts, parse_payloads
+from streams.core.timing import StageSeconds, add_stage_seconds
 from streams.models import ArticlePart, DeadLetter, RejectReason
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def model_load_seconds() -> float:
 
 def parse_chunk(
     payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]], config: CoreConfig
-) -> tuple[list[Parsed], dict[str, float]]:
+) -> tuple[list[Parsed], StageSeconds]:
     """Pool task: decode and parse a chunk of payloads (`streams.core` `parse_payloads`).
 
     Args:
@@ -86,16 +87,17 @@ def parse_chunk(
         config (CoreConfig): pipeline settings.
 
     Returns:
-        tuple: per payload its stories or dead letter, in input order; seconds per stage.
+        tuple: per payload its stories or dead letter, in input order; wall and CPU seconds
+            per stage.
     """
     timer = StageTimer()
     parsed = parse_payloads(payloads, config=config, origins=origins, timer=timer)
-    return parsed, timer.seconds
+    return parsed, timer.totals()
 
 
 def enrich_chunk(
     parts: Sequence[ArticlePart], origins: Sequence[Mapping[str, Any]], config: CoreConfig
-) -> tuple[list[Enriched], dict[str, float]]:
+) -> tuple[list[Enriched], StageSeconds]:
     """Pool task: NLP for a chunk of parsed stories (`streams.core` `enrich_parts`).
 
     Args:
@@ -104,11 +106,12 @@ def enrich_chunk(
         config (CoreConfig): pipeline settings.
 
     Returns:
-        tuple: per story its article and claims (or a dead letter); seconds per stage.
+        tuple: per story its article and claims (or a dead letter); wall and CPU seconds
+            per stage.
     """
     timer = StageTimer()
     enriched = enrich_parts(parts, config=config, timer=timer)  # the model is cached
-    return enriched, timer.seconds
+    return enriched, timer.totals()
 
 
 class NlpPool:
@@ -188,14 +191,14 @@ class NlpPool:
 
     async def _submit(
         self, task: ChunkTask, items: Sequence[Any], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Any], dict[str, float]]:
+    ) -> tuple[list[Any], StageSeconds]:
         if self._executor is None:
             raise RuntimeError("NlpPool used before start()")
         loop = asyncio.get_running_loop()
         self._pending += 1
         self._on_queue_depth(self._pending)
         try:
-            result: tuple[list[Any], dict[str, float]] = await loop.run_in_executor(
+            result: tuple[list[Any], StageSeconds] = await loop.run_in_executor(
                 self._executor, task, list(items), list(origins), self.config
             )
             return result
@@ -205,7 +208,7 @@ class NlpPool:
 
     async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Parsed], dict[str, float]]:
+    ) -> tuple[list[Parsed], StageSeconds]:
         """Decode and parse a batch (no NLP): one chunk per process, results in input order.
 
         Args:
@@ -213,7 +216,7 @@ class NlpPool:
             origins (Sequence[Mapping]): where each came from.
 
         Returns:
-            tuple: per payload its stories or dead letter; seconds per stage summed.
+            tuple: per payload its stories or dead letter; wall and CPU seconds per stage, summed.
         """
 
         def poison(payload: bytes, origin: Mapping[str, Any], error: BaseException) -> Parsed:
@@ -221,14 +224,15 @@ class NlpPool:
 
         return await self._map(self.parse_task, payloads, origins, poison)
 
-    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], dict[str, float]]:
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], StageSeconds]:
         """NLP for a batch of parsed stories: one chunk per process, results in input order.
 
         Args:
             parts (Sequence[ArticlePart]): parsed stories.
 
         Returns:
-            tuple: per story its article and claims or a dead letter; seconds per stage.
+            tuple: per story its article and claims or a dead letter; wall and CPU seconds per
+            stage.
         """
 
         def poison(part: ArticlePart, origin: Mapping[str, Any], error: BaseException) -> Enriched:
@@ -255,7 +259,7 @@ class NlpPool:
         items: Sequence[Any],
         origins: Sequence[Mapping[str, Any]],
         poison: Callable[[Any, Mapping[str, Any], BaseException], Any],
-    ) -> tuple[list[Any], dict[str, float]]:
+    ) -> tuple[list[Any], StageSeconds]:
         size = max(1, math.ceil(len(items) / self.processes))
         bounds = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
         results = await asyncio.gather(
@@ -263,7 +267,7 @@ class NlpPool:
             return_exceptions=True,
         )
         outcomes: list[Any] = []
-        seconds: dict[str, float] = {}
+        seconds: StageSeconds = {}
         broken = False
         for (a, b), result in zip(bounds, results, strict=True):
             if isinstance(result, BrokenProcessPool):
@@ -275,7 +279,7 @@ class NlpPool:
             elif isinstance(result, BaseException):
                 raise result
             outcomes.extend(result[0])
-            _add_seconds(seconds, result[1])
+            add_stage_seconds(seconds, result[1])
         return outcomes, seconds
 
     async def _one_by_one(
@@ -284,9 +288,9 @@ class NlpPool:
         items: Sequence[Any],
         origins: Sequence[Mapping[str, Any]],
         poison: Callable[[Any, Mapping[str, Any], BaseException], Any],
-    ) -> tuple[list[Any], dict[str, float]]:
+    ) -> tuple[list[Any], StageSeconds]:
         outcomes: list[Any] = []
-        seconds: dict[str, float] = {}
+        seconds: StageSeconds = {}
         for item, origin in zip(items, origins, strict=True):
             try:
                 done, spent = await self._submit(task, [item], [origin])
@@ -295,11 +299,5 @@ class NlpPool:
                 await self._restart()
                 continue
             outcomes.extend(done)
-            _add_seconds(seconds, spent)
+            add_stage_seconds(seconds, spent)
         return outcomes, seconds
-
-
-def _add_seconds(total: dict[str, float], spent: Mapping[str, float]) -> None:
-    """Add one chunk's seconds per stage to the batch's."""
-    for stage, value in spent.items():
-        total[stage] = total.get(stage, 0.0) + value

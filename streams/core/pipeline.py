@@ -7,6 +7,7 @@ bodies of a whole batch and returns exactly what `process_event` returns for eac
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from streams.core.htmlparse import parse_html
 from streams.core.language import detect_language
 from streams.core.nlp import load_nlp
 from streams.core.outcome import Outcome, Processed
+from streams.core.paragraph_nlp import ParagraphPipe
 from streams.core.textparse import parse_text
 from streams.core.timing import StageTimer
 from streams.models import (
@@ -233,6 +235,16 @@ def parse_payloads(
     return results
 
 
+@functools.lru_cache(maxsize=4)
+def paragraph_pipe(config: CoreConfig) -> ParagraphPipe:
+    """The process's paragraph pipeline for `config` (one model and one cache)."""
+    return ParagraphPipe(
+        load_nlp(config.spacy_model),
+        cache_size=config.paragraph_cache_size,
+        batch_size=config.paragraph_batch_size,
+    )
+
+
 def enrich_parts(
     parts: Sequence[ArticlePart],
     *,
@@ -240,7 +252,8 @@ def enrich_parts(
     nlp: Language | None = None,
     timer: StageTimer | None = None,
 ) -> list[Processed | DeadLetter]:
-    """NLP for a batch of parsed stories (`nlp.pipe` over all bodies at once).
+    """NLP for a batch of parsed stories (their paragraphs through `nlp.pipe` at once; a
+    paragraph parsed before in this process is reused, `streams.core.paragraph_nlp`).
 
     Args:
         parts (Sequence[ArticlePart]): parsed stories.
@@ -255,10 +268,14 @@ def enrich_parts(
     timer = timer if timer is not None else StageTimer()
     if not parts:
         return []
-    nlp = nlp if nlp is not None else load_nlp(config.spacy_model)
+    pipe = (
+        paragraph_pipe(config)
+        if nlp is None
+        else ParagraphPipe(nlp, cache_size=0, batch_size=config.paragraph_batch_size)
+    )
     with timer("nlp"):
         # spaCy runs eagerly so that its time is not mixed into the enrichment stages
-        docs = list(nlp.pipe([part.body for part in parts], batch_size=config.spacy_batch_size))
+        docs = pipe([part.body for part in parts])
     results: list[Processed | DeadLetter] = []
     for part, doc in zip(parts, docs, strict=True):
         try:

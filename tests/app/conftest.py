@@ -19,6 +19,7 @@ from faust.types import TP
 from streams.app.headers import Headers
 from streams.app.pool import Enriched, Parsed, enrich_chunk, parse_chunk
 from streams.core import CoreConfig
+from streams.core.timing import StageSeconds
 from streams.models import ArticlePart
 from streams.settings import KafkaSettings, Settings, TopicSettings, WorkerSettings
 
@@ -33,11 +34,11 @@ class InlineRunner:
 
     async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Parsed], dict[str, float]]:
+    ) -> tuple[list[Parsed], StageSeconds]:
         self.calls += 1
         return await asyncio.to_thread(parse_chunk, payloads, origins, self.config)
 
-    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], dict[str, float]]:
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], StageSeconds]:
         self.enriched += len(parts)
         return await asyncio.to_thread(enrich_chunk, parts, [p.origin for p in parts], self.config)
 

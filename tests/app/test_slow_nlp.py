@@ -39,6 +39,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.app import build_app, context_of
 from streams.app.pool import Enriched, Parsed, enrich_chunk, parse_chunk
 from streams.core import CoreConfig
+from streams.core.timing import StageSeconds
 from streams.inputs import read_inputs
 from streams.kafka_client import client_options
 from streams.models import ArticlePart
@@ -74,11 +75,11 @@ class SlowRunner:
 
     async def parse(
         self, payloads: Sequence[bytes], origins: Sequence[Mapping[str, Any]]
-    ) -> tuple[list[Parsed], dict[str, float]]:
+    ) -> tuple[list[Parsed], StageSeconds]:
         self.batches.append(len(payloads))
         return await asyncio.to_thread(parse_chunk, payloads, origins, self.config)
 
-    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], dict[str, float]]:
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], StageSeconds]:
         slow = not self.slow_started.is_set()
         if slow:
             self.slow_started.set()
@@ -90,7 +91,7 @@ class SlowRunner:
 
     def _work(
         self, parts: Sequence[ArticlePart], slow: bool
-    ) -> tuple[list[Enriched], dict[str, float]]:
+    ) -> tuple[list[Enriched], StageSeconds]:
         if slow:
             time.sleep(self.seconds)
         return enrich_chunk(parts, [p.origin for p in parts], self.config)

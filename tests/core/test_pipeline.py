@@ -131,6 +131,34 @@ def test_stage_timer_accounts_for_every_stage(seed_text: str) -> None:
     assert set(timer.seconds) == set(STAGES)
     assert all(timer.seconds[stage] > 0 for stage in STAGES)
     assert timer.seconds["nlp"] > timer.seconds["fingerprint"]
+    totals = timer.totals()
+    assert set(totals) == set(STAGES)
+    assert totals["nlp"][1] > 0  # CPU seconds of this process
+    assert totals["nlp"][1] <= totals["nlp"][0] * 1.5 + 0.05  # one thread: CPU ~ wall
+
+
+def test_paragraphs_are_parsed_once_per_process(seed_text: str) -> None:
+    from streams.core.config import CoreConfig
+    from streams.core.nlp import load_nlp
+    from streams.core.paragraph_nlp import ParagraphPipe, split_paragraphs
+
+    nlp = load_nlp(CONFIG.spacy_model)
+    pipe = ParagraphPipe(nlp, cache_size=1000, batch_size=CoreConfig().paragraph_batch_size)
+    body = "\n\n".join(["First paragraph, said Ann Lee.", "Second one here.", "Third."])
+    copy = body.replace("Third.", "A new ending paragraph.")
+    first, again = pipe([body, body])
+    assert again.text == first.text == body
+    assert pipe.misses == 3 and pipe.hits == 0  # a paragraph repeated in a batch: once
+    (changed,) = pipe([copy])
+    assert (pipe.misses, pipe.hits) == (4, 2)
+    assert first.text == body and changed.text == copy
+    alone = ParagraphPipe(nlp, cache_size=0, batch_size=8)([copy])[0]
+    assert [(t.text, t.tag_, t.dep_, t.head.i, t.ent_type_) for t in changed] == [
+        (t.text, t.tag_, t.dep_, t.head.i, t.ent_type_) for t in alone
+    ]  # the result never depends on the cache
+    starts = {s.start_char for s in changed.sents}
+    assert {copy.index("Second"), copy.index("A new")} <= starts  # paragraphs start sentences
+    assert "".join(split_paragraphs(seed_text)) == seed_text
 
 
 def test_parse_then_enrich_is_process_payloads(seed_text: str) -> None:
