@@ -63,6 +63,8 @@ _TAIL_BREAKS: Final[frozenset[str]] = frozenset(",;(-–—―")
 _DASH_CREDIT_RE: Final[re.Pattern[str]] = re.compile(r"\s*[―—–-]{1,2}\s*")
 _NAME_RE: Final[re.Pattern[str]] = re.compile(r"(?:[A-Z][\w.'’-]*\s?){1,5}")
 _SOURCE_RANK: Final[dict[str, int]] = {"ORG": 0, "PERSON": 1, "PLACE": 2}
+_FINITE_TAGS: Final[frozenset[str]] = frozenset({"VBD", "VBZ", "VBP"})
+_APPOSITION_GAP_RE: Final[re.Pattern[str]] = re.compile(r"\s*,[^,]+(?:,[^,]+)?,\s*(?:\w+ly\s+)?")
 
 
 @dataclass(frozen=True)
@@ -372,8 +374,28 @@ class _Extractor:
     def _speaker_of(self, cue: Token) -> Speaker | None:
         subject = self.attributor.subject_of(cue)
         if subject is None or self.in_quote(subject.idx):
-            return None
+            return self._apposed_speaker(cue)
         return self.attributor.speaker(subject)
+
+    def _apposed_speaker(self, cue: Token) -> Speaker | None:
+        """ '"...," Flynn, a campaign adviser, said' or 'Jo Hale, head of X, told ...': a
+        named speaker before a finite speech verb, apart from it only by an apposition
+        between commas, which the parser often takes for the subject's own attachment."""
+        if cue.tag_ not in _FINITE_TAGS:
+            return None
+        sent = cue.sent
+        refs = self.attributor.refs_in(sent.start_char, cue.idx)
+        for ref in reversed(refs):
+            if ref.label not in ENTITY_SPEAKER_TYPES or self.in_quote(ref.start):
+                continue
+            gap = self.text[ref.end : cue.idx]
+            apposition = _APPOSITION_GAP_RE.fullmatch(gap)
+            if apposition is None or len(gap.split()) > MAX_ATTRIBUTION_GAP_WORDS:
+                continue
+            kind = ENTITY_SPEAKER_TYPES[ref.label]
+            title = self.attributor.title_of(ref.name) if kind == "person" else None
+            return Speaker(name=ref.name, title=title, type=kind)
+        return None
 
     def _span(self, start: int, end: int) -> Span | None:
         return self.doc.char_span(start, end, alignment_mode="expand")

@@ -470,3 +470,21 @@ def test_coordinated_that_clause_with_a_speech_lemma_is_still_reported(claims: E
 def test_quoted_title_is_not_anybody_s_words(claims: Extract) -> None:
     found = claims('Ms. Dana Cole, who wrote "Raise Your Kid to Be Rich," said it was luck.')
     assert all("Raise Your Kid" not in d.text for d in found), found
+
+
+def test_speaker_before_an_apposition_is_the_subject_the_parser_lost(claims: Extract) -> None:
+    found = claims(
+        '"There is a severe gap between this office and frankly the council and our staff," '
+        'Whitfield, a top city planner, said Thursday on the radio.'
+    )
+    draft = _only(found, "quote")
+    assert draft.speaker is not None and draft.speaker.name == "Whitfield"
+
+
+def test_named_subject_with_an_apposition_and_an_adverb(claims: Extract) -> None:
+    found = claims(
+        "At a forum in Denver, Paul Okafor, the director of the Civic Budget Project, "
+        'firmly told the audience that "cutting the transit budget would be a mistake."'
+    )
+    draft = _only(found, "partial_quote")
+    assert draft.speaker is not None and draft.speaker.name == "Paul Okafor"
