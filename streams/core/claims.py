@@ -378,7 +378,7 @@ class _Extractor:
         return self.attributor.speaker(subject)
 
     def _apposed_speaker(self, cue: Token) -> Speaker | None:
-        """ '"...," Flynn, a campaign adviser, said' or 'Jo Hale, head of X, told ...': a
+        """'"...," Flynn, a campaign adviser, said' or 'Jo Hale, head of X, told ...': a
         named speaker before a finite speech verb, apart from it only by an apposition
         between commas, which the parser often takes for the subject's own attachment."""
         if cue.tag_ not in _FINITE_TAGS:

@@ -475,7 +475,7 @@ def test_quoted_title_is_not_anybody_s_words(claims: Extract) -> None:
 def test_speaker_before_an_apposition_is_the_subject_the_parser_lost(claims: Extract) -> None:
     found = claims(
         '"There is a severe gap between this office and frankly the council and our staff," '
-        'Whitfield, a top city planner, said Thursday on the radio.'
+        "Whitfield, a top city planner, said Thursday on the radio."
     )
     draft = _only(found, "quote")
     assert draft.speaker is not None and draft.speaker.name == "Whitfield"
