@@ -27,7 +27,8 @@ from streams.core.entities import extract_entities
 from streams.core.fingerprints import fingerprint
 from streams.core.nlp import load_nlp
 from streams.core.outcome import Processed
-from streams.core.pipeline import enrich_parts, parse_event, parse_payloads, reuse_enrichment
+from streams.core.parsing import parse_event, parse_payloads
+from streams.core.pipeline import enrich_parts, reuse_enrichment
 from streams.evaluation.common import cpu_model
 from streams.models import DeadLetter, RawEvent
 

@@ -103,6 +103,7 @@ class TreeSampler:
     def __init__(self, roots: Sequence[int], interval: float = 0.2) -> None:
         self.roots = list(roots)
         self.peak_rss = dict.fromkeys(self.roots, 0)
+        self.peak_parts: dict[int, list[int]] = {root: [] for root in self.roots}
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -118,9 +119,11 @@ class TreeSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             for root in self.roots:
-                stats = [_stat(pid) for pid in _tree(root)]
-                rss = sum(s[1] for s in stats if s is not None)
-                self.peak_rss[root] = max(self.peak_rss[root], rss)
+                stats = {pid: _stat(pid) for pid in _tree(root)}
+                rss = sum(s[1] for s in stats.values() if s is not None)
+                if rss > self.peak_rss[root]:
+                    self.peak_rss[root] = rss
+                    self.peak_parts[root] = [s[1] for s in stats.values() if s is not None]
             self._stop.wait(self._interval)
 
     def __enter__(self) -> TreeSampler:
@@ -463,6 +466,7 @@ def throughput_run(
             cpu_after = sampler.cpu_seconds()
             metrics_after = _stage_cpu(stack.metrics())
         peak_rss = dict(sampler.peak_rss)
+        peak_parts = dict(sampler.peak_parts)
     measured = {p: ts for p, ts in outputs.done.items() if p in sent}
     first_input = min(sent.values())
     last_output = max(max(ts) for ts in measured.values())
@@ -488,6 +492,9 @@ def throughput_run(
         "articles_per_cpu_second": round(articles / cpu, 3),
         "stage_seconds_per_article": stages,
         "peak_rss_mb_per_worker": [round(v / 2**20) for v in peak_rss.values()],
+        "rss_mb_by_process_at_peak": [
+            [round(v / 2**20) for v in parts] for parts in peak_parts.values()
+        ],
     }
     if not naive:
         result["state_bytes_per_article"] = round(

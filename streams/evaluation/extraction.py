@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streams.core.config import CoreConfig
-from streams.core.pipeline import parse_payloads
+from streams.core.parsing import parse_payloads
 from streams.evaluation.common import Predictions, Request, require, select_ids
 from streams.models import ArticlePart, DeadLetter
 

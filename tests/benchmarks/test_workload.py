@@ -27,7 +27,7 @@ from streams.core import CoreConfig
 from streams.core.decode import decode_event
 from streams.core.dedupe import sketch_similarity
 from streams.core.fingerprints import shingle_sketch
-from streams.core.pipeline import parse_payloads
+from streams.core.parsing import parse_payloads
 from streams.models import DeadLetter, RawEvent, RejectReason
 
 

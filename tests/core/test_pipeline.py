@@ -162,7 +162,8 @@ def test_paragraphs_are_parsed_once_per_process(seed_text: str) -> None:
 
 
 def test_parse_then_enrich_is_process_payloads(seed_text: str) -> None:
-    from streams.core.pipeline import enrich_parts, parse_payloads
+    from streams.core.parsing import parse_payloads
+    from streams.core.pipeline import enrich_parts
 
     payload = _event(text=seed_text)
     (parts,) = parse_payloads([payload], config=CONFIG)
@@ -177,7 +178,8 @@ def test_parse_then_enrich_is_process_payloads(seed_text: str) -> None:
 
 
 def test_reused_enrichment_of_an_exact_copy_equals_running_nlp_again(seed_text: str) -> None:
-    from streams.core.pipeline import enrich_parts, parse_payloads, reuse_enrichment
+    from streams.core.parsing import parse_payloads
+    from streams.core.pipeline import enrich_parts, reuse_enrichment
 
     first_payload = _event(text=seed_text)
     copy_payload = orjson.dumps(
@@ -199,7 +201,8 @@ def test_reused_enrichment_of_an_exact_copy_equals_running_nlp_again(seed_text: 
 
 
 def test_enrichment_is_not_reused_for_a_different_body(seed_text: str) -> None:
-    from streams.core.pipeline import enrich_parts, parse_payloads, reuse_enrichment
+    from streams.core.parsing import parse_payloads
+    from streams.core.pipeline import enrich_parts, reuse_enrichment
 
     (parts,) = parse_payloads([_event(text=seed_text)], config=CONFIG)
     assert isinstance(parts, list)
