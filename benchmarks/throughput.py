@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import socket
 import subprocess
@@ -413,11 +414,12 @@ def _warm_up_event(tag: str, i: int) -> WorkloadEvent:
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank percentile (a value that occurred)."""
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    rank = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = math.ceil(q / 100 * len(ordered))  # nearest rank, 1-based
+    return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
 def _stage_cpu(lines: Sequence[str]) -> dict[str, float]:
