@@ -52,7 +52,6 @@ import heapq
 import logging
 import time
 import weakref
-from collections import deque
 from collections.abc import (
     Awaitable,
     Callable,
@@ -773,15 +772,18 @@ class LinkHandler(_Stage):
         claim_appearances (MutableMapping[bytes, bytes]): the `claim_appearances` table:
             claim id → `ClaimAppearances` JSON.
         linked_origins (MutableMapping[bytes, bytes]): the `linked_origins` table:
-            `story_key` → `{"seen_at"}` JSON (`fetched_at`) for every story whose outputs
-            were published; used only with `skip_replays`. Entries older than the dedupe
-            retention (stream time, `fetched_at`) are deleted, like `dedupe_entries`.
+            `story_key` → `{"seen_at", "partition", "offset"}` JSON (`fetched_at`; the
+            linking record that wrote it) for every story whose outputs were published;
+            used only with `skip_replays`. Entries older than the dedupe retention
+            (stream time, `fetched_at`) are deleted, like `dedupe_entries`.
         skip_replays (bool): skip stories whose origin is in `linked_origins`. Only safe
             when the table write and the outputs commit together (exactly-once); see
             `records`. Defaults to False (every story is linked and published).
         committed_offset (Callable | None): the offset committed for a linking partition
-            (the next to read) or None when unknown; lets the stage drop what it keeps to
-            undo origins of aborted transactions. Defaults to always unknown.
+            (the next to read) or None when unknown. Defaults to always unknown.
+        local_store (bool): the tables keep their data on local disk across restarts
+            (`rocksdb://`), so the store may hold writes of transactions that never
+            committed when the worker starts. Defaults to False (`memory://`).
         **kwargs: see `_Stage`.
     """
 
@@ -795,6 +797,7 @@ class LinkHandler(_Stage):
         linked_origins: MutableMapping[bytes, bytes],
         skip_replays: bool = False,
         committed_offset: Callable[[TP], int | None] | None = None,
+        local_store: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -809,8 +812,8 @@ class LinkHandler(_Stage):
         self.index = DedupeIndex(self.config)
         self.needs_restore = True
         self._origin_expiry = _Expiry()
-        self._unconfirmed: deque[tuple[TP, int, bytes]] = deque()
-        """(linking partition, offset, story key) of origins written and not known committed."""
+        self._trusted = not local_store
+        """Every origin in the table is committed, or in this member's open transaction."""
         self._forget: list[bytes] = []
         self._keys: dict[int, bytes] = {}
 
@@ -818,47 +821,44 @@ class LinkHandler(_Stage):
         """The tables were recovered (a rebalance): rebuild the index before the next batch."""
         self.needs_restore = True
 
+    def assigned(self, holds_linking: bool) -> None:
+        """A rebalance assigned partitions; `holds_linking`: the linking partition is one.
+
+        A member that loses the linking partition has its open transaction aborted (the
+        next owner fences its producer), so origins it wrote since its last commit were
+        never linked for real; Faust does not undo table writes.
+        """
+        if not holds_linking:
+            self._trusted = False
+
     def _restore(self, inputs: Sequence[_Input]) -> None:
         self.index.restore(list(self.dedupe_entries.values()))
         self.needs_restore = False
         log.info("dedupe index rebuilt from its table: %d articles", len(self.index))
         if self.skip_replays:
-            self._forget_unconfirmed(inputs)
             self._origin_expiry = _Expiry()
+            resume = self._resume(inputs)
             for key, value in list(self.linked_origins.items()):
-                self._remember_origin(key, _seen_at(value))
+                stored = orjson.loads(value)
+                seen_at = dt.datetime.fromisoformat(stored["seen_at"])
+                after = stored["offset"] >= resume.get(stored["partition"], -1)
+                if not self._trusted and after:
+                    self._forget.append(key)
+                else:
+                    self._remember_origin(key, seen_at)
+            if self._forget:
+                log.info("forgetting %d linked origins of records read again", len(self._forget))
+            self._trusted = True
 
-    def _forget_unconfirmed(self, inputs: Sequence[_Input]) -> None:
-        """After a rebalance: forget the origins written for records that will be read again.
-
-        Faust keeps a table write in memory even when its transaction is aborted (a
-        revoked partition whose offset did not advance has its producer stopped, then
-        fenced). Such an origin was never linked for real, and its record is read again
-        from the committed offset: the origins written for records at or after the offset
-        this partition resumes from are deleted (a tombstone; if their transaction did
-        commit after all, the story is published again, as without this table). Origins
-        of earlier records committed with the offsets past them.
-        """
-        resume: dict[TP, int] = {}
+    def _resume(self, inputs: Sequence[_Input]) -> dict[int, int]:
+        """Where each linking partition resumes: the batch's first offset or the committed one."""
+        resume: dict[int, int] = {}
         for item in inputs:
-            resume[item.tp] = min(item.offset, resume.get(item.tp, item.offset))
-        for tp, offset in list(resume.items()):
-            committed = self.committed_offset(tp)
+            resume[item.tp.partition] = min(item.offset, resume.get(item.tp.partition, item.offset))
+            committed = self.committed_offset(item.tp)
             if committed is not None:
-                resume[tp] = min(offset, committed)
-        self._forget = [
-            key for tp, offset, key in self._unconfirmed if offset >= resume.get(tp, -1)
-        ]
-        self._unconfirmed.clear()
-
-    def _confirm(self) -> None:
-        """Stop keeping origins whose records are behind the committed offset."""
-        while self._unconfirmed:
-            tp, offset, _ = self._unconfirmed[0]
-            committed = self.committed_offset(tp)
-            if committed is None or offset >= committed:
-                return
-            self._unconfirmed.popleft()
+                resume[item.tp.partition] = min(resume[item.tp.partition], committed)
+        return resume
 
     def _remember_origin(self, key: bytes, seen_at: dt.datetime) -> None:
         expiry = self._origin_expiry
@@ -882,19 +882,23 @@ class LinkHandler(_Stage):
     async def prepare(self, inputs: Sequence[_Input]) -> None:
         if self.needs_restore:
             self._restore(inputs)
-        self._confirm()
         self._keys = {}
 
     def records(self, item: _Input, index: int, prepared: Any) -> list[_Encoded]:
         """Link one story and make its records; nothing for an already linked origin.
 
         Skipping (`skip_replays`) is safe only when "its origin is in `linked_origins`"
-        implies "its outputs are committed". Exactly-once gives that: the origin is
-        written (`published`) in the transaction of the linking partition, which also
-        holds the story's outputs, so both commit or neither does (an aborted write that
-        Faust keeps in memory is forgotten after the rebalance, `_forget_unconfirmed`).
-        At-least-once has no such link between a changelog record and the outputs, so it
-        links and publishes every story, as before.
+        implies "its outputs are committed" (or are in this member's open transaction,
+        which commits them later). Exactly-once gives that: the origin is written
+        (`published`) in the transaction of the linking partition, which also holds the
+        story's outputs, so both commit or neither does. Faust keeps a table write in the
+        store even when its transaction is aborted; that happens to a member that loses
+        the linking partition (`assigned`) and to a local store when the worker dies.
+        The origins such a store holds for records at or after where the partition
+        resumes are then deleted (`_restore`): those records are read again and linked
+        and published again (if their transaction did commit, a duplicate, as without
+        this table). At-least-once has no such link between a changelog record and the
+        outputs, so it links and publishes every story, as before.
         """
         for key in self._forget:
             if self.linked_origins.get(key) is not None:
@@ -940,9 +944,10 @@ class LinkHandler(_Stage):
             return
         enriched = EnrichedPart.model_validate_json(item.payload)
         seen_at = enriched.article.fetched_at
-        self.linked_origins[key] = orjson.dumps({"seen_at": seen_at.isoformat()})
+        self.linked_origins[key] = orjson.dumps(
+            {"seen_at": seen_at.isoformat(), "partition": item.tp.partition, "offset": item.offset}
+        )
         self.metrics.table_writes.labels(table="linked_origins").inc()
-        self._unconfirmed.append((item.tp, item.offset, key))
         self._remember_origin(key, seen_at)
         self._expire_origins()
 

@@ -242,6 +242,7 @@ def build_app(
         linked_origins=tables["linked_origins"],
         skip_replays=worker.processing_guarantee == "exactly_once",
         committed_offset=committed_offset if real else None,
+        local_store=not worker.store.startswith("memory:"),
         **stateful,
     )
     context = WorkerContext(
@@ -275,6 +276,9 @@ def build_app(
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode's stub is too narrow
     def _joined(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         context.joined = True
+        assigned = args[0] if args else kwargs.get("assigned", ())
+        linking_topic = topics.linking.get_topic_name()
+        linking.assigned(any(tp.topic == linking_topic for tp in assigned))
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     def _stop_pool(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
