@@ -269,6 +269,38 @@ def test_two_workers_survive_a_sigkill_mid_stream(stack_factory: Any, guarantee:
     assert first.poll() is None, "the surviving worker must keep running"
 
 
+def test_exactly_once_worker_takes_back_its_partitions_after_a_sigkill(stack_factory: Any) -> None:
+    """The first worker runs alone, hands half its partitions to a second one, and takes
+    them back when that one is SIGKILLed: it must not reuse the transactional producers
+    of those partitions, which the second worker's producers fenced."""
+    stack: Stack = stack_factory("exactly_once")
+    first = stack.start_worker()
+    stack.wait_ready(first)
+    second = stack.start_worker()
+    stack.wait_ready(second)
+    items = _payloads(80)
+    outputs = [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]]
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], items[:40]))
+    run_async(
+        _read_all(stack.kafka, outputs, until=_complete(40, stack.topics), timeout=300,
+                  committed=True)
+    )  # fmt: skip
+    second.send_signal(signal.SIGKILL)
+    second.wait(timeout=30)
+    # half of these are on the killed worker's partitions: only a takeover publishes them
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], items[40:]))
+    records = run_async(
+        _read_all(stack.kafka, outputs, until=_complete(len(items), stack.topics), timeout=300,
+                  committed=True)
+    )  # fmt: skip
+    seen = _accounting(records, stack.topics)
+    missing = {f"input-{i}" for i in range(len(items))} - set(seen)
+    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
+    twice = {key: n for key, n in seen.items() if n != 1}
+    assert not twice, f"inputs published more than once: {twice}"
+    assert first.poll() is None, f"the surviving worker must keep running\n{stack.logs()}"
+
+
 async def _rewind(kafka: KafkaSettings, group: str, topics: dict[str, int]) -> None:
     """Commit offset 0 for the partitions of `topics` (name → partitions) in `group`,
     which must have no members."""
