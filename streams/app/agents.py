@@ -17,7 +17,8 @@ keys and headers, writes the tables, and counts.
    there is no race between workers): `link` against the stream-wide `DedupeIndex`
    (rebuilt from the `dedupe_entries` table after every recovery) and the
    `claim_appearances` table; publishes the article, its claims and the updated claim
-   appearances.
+   appearances. With exactly-once, a story whose input origin is in the
+   `linked_origins` table is acked without being published again (`LinkHandler.records`).
 
 Every record carries the input's origin and trace headers; internal records also carry
 the input key (`streams-input-key`, for dead letters made downstream) and the input
@@ -36,6 +37,10 @@ changelog records go to the transaction of their changelog partition, which is t
 same partition number of the same co-partitioned group; Faust's periodic commit is held
 off while any stage publishes, writes its tables and acks (one lock for the app), so a
 transaction holds either all of a batch's records, table changes and offsets or none.
+Faust may commit a partition's offsets behind what its committed transactions hold
+(commit markers leave gaps in the offsets, faust-streaming/faust#606), so a stage can
+read again records whose outputs are committed; the linking stage then recognises the
+input origins it already linked (`linked_origins`) and does not publish them twice.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from functools import wraps
 from typing import Any, Protocol, cast
 
 import faust
+import orjson
 from aiokafka.errors import (
     CorruptRecordException,
     MessageSizeTooLargeError,
@@ -397,6 +403,9 @@ class _Stage:
         """The records of one input; may read and write tables (its event is current)."""
         raise NotImplementedError
 
+    def published(self, item: _Input, index: int, records: Sequence[_Encoded]) -> None:
+        """After the broker acknowledged every record of one input; may write tables."""
+
     def letter_payload(self, item: _Input) -> bytes:
         """What a dead letter for this input keeps as its payload."""
         return item.payload
@@ -425,7 +434,10 @@ class _Stage:
             for index, item in enumerate(inputs):
                 with current(item.event):
                     records = self.records(item, index, prepared)
-                published.append(await self._publish_input(item, records))
+                sent = await self._publish_input(item, records)
+                with current(item.event):
+                    self.published(item, index, sent)
+                published.append(sent)
             await self.flush()
             for event in events:
                 await ack(event)
@@ -733,14 +745,45 @@ class _JsonTable(MutableMapping[str, ClaimAppearances]):
         return len(self.table)
 
 
+def story_key(origin: Mapping[str, Any], article_id: str) -> bytes:
+    """`topic:partition:offset:article_id`: one story of one input record.
+
+    Kafka topic names cannot contain ':', so the key is unambiguous; an input page can
+    hold several stories, hence the article id.
+    """
+    return f"{origin['topic']}:{origin['partition']}:{origin['offset']}:{article_id}".encode()
+
+
+def _seen_at(stored: bytes) -> dt.datetime:
+    return dt.datetime.fromisoformat(orjson.loads(stored)["seen_at"])
+
+
 class LinkHandler(_Stage):
     """Stage 3 (one partition): stream-wide dedupe and claim appearances; the outputs.
+
+    With `skip_replays` (exactly-once), a story whose input origin was already linked is
+    acked without being linked or published again (`records`), which makes up for
+    committed consumer offsets trailing committed outputs on the internal topics
+    (faust-streaming/faust#606): a story read again upstream is published once.
 
     Args:
         dedupe_entries (MutableMapping[bytes, bytes]): the `dedupe_entries` table: article
             id → `DedupeIndex.snapshot`; the source of truth the index is rebuilt from.
         claim_appearances (MutableMapping[bytes, bytes]): the `claim_appearances` table:
             claim id → `ClaimAppearances` JSON.
+        linked_origins (MutableMapping[bytes, bytes]): the `linked_origins` table:
+            `story_key` → `{"seen_at", "partition", "offset"}` JSON (`fetched_at`; the
+            linking record that wrote it) for every story whose outputs were published;
+            used only with `skip_replays`. Entries older than the dedupe retention
+            (stream time, `fetched_at`) are deleted, like `dedupe_entries`.
+        skip_replays (bool): skip stories whose origin is in `linked_origins`. Only safe
+            when the table write and the outputs commit together (exactly-once); see
+            `records`. Defaults to False (every story is linked and published).
+        committed_offset (Callable | None): the offset committed for a linking partition
+            (the next to read) or None when unknown. Defaults to always unknown.
+        local_store (bool): the tables keep their data on local disk across restarts
+            (`rocksdb://`), so the store may hold writes of transactions that never
+            committed when the worker starts. Defaults to False (`memory://`).
         **kwargs: see `_Stage`.
     """
 
@@ -751,6 +794,10 @@ class LinkHandler(_Stage):
         *,
         dedupe_entries: MutableMapping[bytes, bytes],
         claim_appearances: MutableMapping[bytes, bytes],
+        linked_origins: MutableMapping[bytes, bytes],
+        skip_replays: bool = False,
+        committed_offset: Callable[[TP], int | None] | None = None,
+        local_store: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -759,26 +806,120 @@ class LinkHandler(_Stage):
             claim_appearances,
             lambda: self.metrics.table_writes.labels(table="claim_appearances").inc(),
         )
+        self.linked_origins = linked_origins
+        self.skip_replays = skip_replays
+        self.committed_offset: Callable[[TP], int | None] = committed_offset or (lambda tp: None)
         self.index = DedupeIndex(self.config)
         self.needs_restore = True
+        self._origin_expiry = _Expiry()
+        self._trusted = not local_store
+        """Every origin in the table is committed, or in this member's open transaction."""
+        self._forget: list[bytes] = []
+        self._keys: dict[int, bytes] = {}
 
     def recovered(self) -> None:
         """The tables were recovered (a rebalance): rebuild the index before the next batch."""
         self.needs_restore = True
 
-    def _restore(self) -> None:
+    def assigned(self, holds_linking: bool) -> None:
+        """A rebalance assigned partitions; `holds_linking`: the linking partition is one.
+
+        A member that loses the linking partition has its open transaction aborted (the
+        next owner fences its producer), so origins it wrote since its last commit were
+        never linked for real; Faust does not undo table writes.
+        """
+        if not holds_linking:
+            self._trusted = False
+
+    def _restore(self, inputs: Sequence[_Input]) -> None:
         self.index.restore(list(self.dedupe_entries.values()))
         self.needs_restore = False
         log.info("dedupe index rebuilt from its table: %d articles", len(self.index))
+        if self.skip_replays:
+            self._origin_expiry = _Expiry()
+            resume = self._resume(inputs)
+            for key, value in list(self.linked_origins.items()):
+                stored = orjson.loads(value)
+                seen_at = dt.datetime.fromisoformat(stored["seen_at"])
+                after = stored["offset"] >= resume.get(stored["partition"], -1)
+                if not self._trusted and after:
+                    self._forget.append(key)
+                else:
+                    self._remember_origin(key, seen_at)
+            if self._forget:
+                log.info("forgetting %d linked origins of records read again", len(self._forget))
+            self._trusted = True
+
+    def _resume(self, inputs: Sequence[_Input]) -> dict[int, int]:
+        """Where each linking partition resumes: the batch's first offset or the committed one."""
+        resume: dict[int, int] = {}
+        for item in inputs:
+            resume[item.tp.partition] = min(item.offset, resume.get(item.tp.partition, item.offset))
+            committed = self.committed_offset(item.tp)
+            if committed is not None:
+                resume[item.tp.partition] = min(resume[item.tp.partition], committed)
+        return resume
+
+    def _remember_origin(self, key: bytes, seen_at: dt.datetime) -> None:
+        expiry = self._origin_expiry
+        heapq.heappush(expiry.heap, (seen_at, key))
+        if expiry.watermark is None or seen_at > expiry.watermark:
+            expiry.watermark = seen_at
+
+    def _expire_origins(self) -> None:
+        """Delete origins older than the retention (on write), as the index evicts articles."""
+        expiry = self._origin_expiry
+        if expiry.watermark is None:
+            return
+        horizon = expiry.watermark - self.config.dedupe_retention
+        while expiry.heap and expiry.heap[0][0] < horizon:
+            seen_at, key = heapq.heappop(expiry.heap)
+            stored = self.linked_origins.get(key)
+            if stored is not None and _seen_at(stored) == seen_at:
+                del self.linked_origins[key]  # a tombstone
+                self.metrics.table_deletes.labels(table="linked_origins").inc()
 
     async def prepare(self, inputs: Sequence[_Input]) -> None:
         if self.needs_restore:
-            self._restore()
+            self._restore(inputs)
+        self._keys = {}
 
     def records(self, item: _Input, index: int, prepared: Any) -> list[_Encoded]:
+        """Link one story and make its records; nothing for an already linked origin.
+
+        Skipping (`skip_replays`) is safe only when "its origin is in `linked_origins`"
+        implies "its outputs are committed" (or are in this member's open transaction,
+        which commits them later). Exactly-once gives that: the origin is written
+        (`published`) in the transaction of the linking partition, which also holds the
+        story's outputs, so both commit or neither does. Faust keeps a table write in the
+        store even when its transaction is aborted; that happens to a member that loses
+        the linking partition (`assigned`) and to a local store when the worker dies.
+        The origins such a store holds for records at or after where the partition
+        resumes are then deleted (`_restore`): those records are read again and linked
+        and published again (if their transaction did commit, a duplicate, as without
+        this table). At-least-once has no such link between a changelog record and the
+        outputs, so it links and publishes every story, as before.
+        """
+        for key in self._forget:
+            if self.linked_origins.get(key) is not None:
+                del self.linked_origins[key]  # a tombstone
+                self.metrics.table_deletes.labels(table="linked_origins").inc()
+        self._forget = []
         enriched = EnrichedPart.model_validate_json(item.payload)
+        article_id = enriched.article.article_id
+        if self.skip_replays:
+            key = story_key(item.origin, article_id)
+            self._keys[index] = key
+            if self.linked_origins.get(key) is not None:
+                self.metrics.replays_skipped.inc()
+                log.info(
+                    "story %s of %s already linked and published: not published again",
+                    article_id,
+                    item.origin,
+                )
+                return []
         processed = Processed(articles=(enriched.article,), claims=tuple(enriched.claims))
-        known = enriched.article.article_id in self.index
+        known = article_id in self.index
         linked = link(processed, index=self.index, appearances=self.appearances,
                       config=self.config)  # fmt: skip
         if not known:
@@ -795,6 +936,20 @@ class LinkHandler(_Stage):
             _encode(record)
             for record in to_records(linked, topics=self.topics, input_key=item.input_key)
         ]
+
+    def published(self, item: _Input, index: int, records: Sequence[_Encoded]) -> None:
+        """Record the story's origin as linked (`skip_replays`), in its outputs' transaction."""
+        key = self._keys.get(index)
+        if key is None or self.linked_origins.get(key) is not None:
+            return
+        enriched = EnrichedPart.model_validate_json(item.payload)
+        seen_at = enriched.article.fetched_at
+        self.linked_origins[key] = orjson.dumps(
+            {"seen_at": seen_at.isoformat(), "partition": item.tp.partition, "offset": item.offset}
+        )
+        self.metrics.table_writes.labels(table="linked_origins").inc()
+        self._remember_origin(key, seen_at)
+        self._expire_origins()
 
     def observe(self, item: _Input, records: Sequence[_Encoded], now: float) -> None:
         super().observe(item, records, now)

@@ -4,9 +4,10 @@ The app runs three batched agents (`streams.app.agents`): ingest (input topic �
 the process pool → `<app_id>-parsed`), enrich (NLP in the pool, or reuse of an exact
 copy's enrichment from the `enrichments` table → `<app_id>-linking`) and linking (one
 partition: stream-wide dedupe and claim appearances against the `dedupe_entries` and
-`claim_appearances` tables → articles, claims, claim appearances). It serves `/metrics`,
-`/healthz` and `/readyz` (`streams.app.web`) and refreshes the consumer-lag gauge on a
-timer. `run_worker(settings)` runs it until SIGTERM/SIGINT.
+`claim_appearances` tables → articles, claims, claim appearances; with exactly-once,
+the `linked_origins` table keeps it from publishing a story read again upstream twice).
+It serves `/metrics`, `/healthz` and `/readyz` (`streams.app.web`) and refreshes the
+consumer-lag gauge on a timer. `run_worker(settings)` runs it until SIGTERM/SIGINT.
 
 Tables live in `STREAMS_WORKER__STORE` (`memory://`, or `rocksdb://` with the
 `rocksdict` package under `STREAMS_WORKER__DATA_DIR`) and are backed by compacted
@@ -24,6 +25,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
 import faust
+from faust.types import TP
 from faust.types.auth import CredentialsT
 
 from streams.app.agents import (
@@ -56,7 +58,7 @@ this is the longest gap tolerated anyway before the member is considered stuck."
 REBALANCE_TIMEOUT_SECONDS = 300.0
 """Time members get to finish their in-flight batch and rejoin during a rebalance."""
 
-TABLES = ("enrichments", "dedupe_entries", "claim_appearances")
+TABLES = ("enrichments", "dedupe_entries", "claim_appearances", "linked_origins")
 """The worker's tables (bytes keys and values)."""
 
 
@@ -230,9 +232,17 @@ def build_app(
         linking_topic=topics.linking.get_topic_name(),
         **stateful,
     )
+
+    def committed_offset(tp: TP) -> int | None:
+        return app.monitor.tp_committed_offsets.get(tp)
+
     linking = LinkHandler(
         dedupe_entries=tables["dedupe_entries"],
         claim_appearances=tables["claim_appearances"],
+        linked_origins=tables["linked_origins"],
+        skip_replays=worker.processing_guarantee == "exactly_once",
+        committed_offset=committed_offset if real else None,
+        local_store=not worker.store.startswith("memory:"),
         **stateful,
     )
     context = WorkerContext(
@@ -259,12 +269,16 @@ def build_app(
 
         faust_tables["enrichments"].on_recover(_enrichments_recovered)
         faust_tables["dedupe_entries"].on_recover(_dedupe_recovered)
+        faust_tables["linked_origins"].on_recover(_dedupe_recovered)
     register_pages(app, context)
     guard_recovery_races(app)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode's stub is too narrow
     def _joined(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         context.joined = True
+        assigned = args[0] if args else kwargs.get("assigned", ())
+        linking_topic = topics.linking.get_topic_name()
+        linking.assigned(any(tp.topic == linking_topic for tp in assigned))
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     def _stop_pool(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:

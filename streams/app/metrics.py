@@ -68,6 +68,12 @@ class Metrics:
             "Stories whose NLP was skipped: an exact copy reused the first copy's enrichment.",
             registry=r,
         )
+        self.replays_skipped = Counter(
+            "streams_replays_skipped",
+            "Stories the linking stage acked without publishing them again: their input "
+            "origin was already linked and its outputs committed (exactly-once only).",
+            registry=r,
+        )
         self.stage_events = Counter(
             "streams_stage_events",
             "Messages taken by each stage (ingest: input events; enrich and linking: stories).",
@@ -160,9 +166,9 @@ class Metrics:
             self.stage_events.labels(stage=stage)
         for stage in ("ingest", "enrich"):
             self.stage_records.labels(stage=stage)
-        for table in ("enrichments", "dedupe_entries", "claim_appearances"):
+        for table in ("enrichments", "dedupe_entries", "claim_appearances", "linked_origins"):
             self.table_writes.labels(table=table)
-        for table in ("enrichments", "dedupe_entries"):
+        for table in ("enrichments", "dedupe_entries", "linked_origins"):
             self.table_deletes.labels(table=table)
 
     def exposition(self) -> bytes:

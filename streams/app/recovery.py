@@ -1,8 +1,10 @@
-"""Guards against two Faust races that silently skip input records around a rebalance.
+"""Guards against Faust bugs around a rebalance (faust-streaming 0.15).
 
-Both leave a partition's fetch position past records that no stream handled, so
-nothing ever acks them: they wait unseen, and are skipped for good once a later offset
-of the partition commits. The failover and two-worker dedupe tests caught both.
+The first two races silently skip input records: they leave a partition's fetch
+position past records that no stream handled, so nothing ever acks them: they wait
+unseen, and are skipped for good once a later offset of the partition commits. The
+failover and two-worker dedupe tests caught both. The third crashes an exactly-once
+worker that takes partitions back (the SIGKILL failover tests caught it).
 
 1. **Flow resumed too early** (faust-streaming/faust#596, open in 0.15). When a worker
    with tables finishes recovering them, `Recovery.on_recovery_completed` resumes the
@@ -23,16 +25,28 @@ of the partition commits. The failover and two-worker dedupe tests caught both.
    changelogs, whose positions Faust manages) without a committed offset go back to
    their beginning, which is where `auto_offset_reset=earliest` starts them anyway.
    Records handled but not yet committed are then handled again (at-least-once).
+3. **Lost partitions keep their transactional producer** (exactly-once). Faust never
+   stopped the transactional producer of a partition group this member lost at a
+   rebalance (no "Stopping ... transactional producers" line in any failover log); the
+   new owner's producer fences it, and when the partitions come back (the other member
+   died), Faust "begins" a transaction on the fenced producer: the next send raises
+   `ProducerFenced` and the surviving worker crashes. Guard: before Faust starts the
+   producers of a new assignment, stop every transactional producer whose id belongs to
+   no active partition of that assignment; one is created again (fencing the previous
+   owner) when its partitions come back.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from functools import wraps
 from typing import Any
 
 import faust
 from faust.types import TP
+
+log = logging.getLogger(__name__)
 
 
 def guard_recovery_races(app: faust.App) -> None:
@@ -41,6 +55,8 @@ def guard_recovery_races(app: faust.App) -> None:
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode's stub is too narrow
     async def _patch(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         rewind_uncommitted(app.consumer)
+        if app.in_transaction:
+            stop_lost_producers(app.consumer.transactions, app.producer)
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def _hold_flow(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -68,3 +84,30 @@ def rewind_uncommitted(consumer: Any) -> None:
 
     seek_and_rewind._streams_rewinds = True  # type: ignore[attr-defined]
     consumer.seek_to_committed = seek_and_rewind
+
+
+def stop_lost_producers(transactions: Any, producer: Any) -> None:
+    """Make `transactions.on_rebalance` first stop the producers of partitions not kept.
+
+    Args:
+        transactions (Any): the consumer's `TransactionManager`.
+        producer (Any): the app's producer (holds the transactional producers by id).
+    """
+    on_rebalance = transactions.on_rebalance
+    if getattr(on_rebalance, "_streams_stops_lost", False):
+        return
+
+    @wraps(on_rebalance)
+    async def stop_then_rebalance(
+        assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]
+    ) -> None:
+        kept = transactions._tps_to_transactional_ids(assigned)
+        held = getattr(producer, "_transaction_producers", {})
+        for transactional_id in sorted(set(held) - kept):
+            log.info("stopping the transactional producer %s: its partitions are gone",
+                     transactional_id)  # fmt: skip
+            await producer.stop_transaction(transactional_id)
+        await on_rebalance(assigned, revoked, newly_assigned)
+
+    stop_then_rebalance._streams_stops_lost = True  # type: ignore[attr-defined]
+    transactions.on_rebalance = stop_then_rebalance

@@ -189,3 +189,111 @@ async def test_records_over_the_topic_limit_are_dead_lettered_without_sending(
     letter = orjson.loads(publisher.sent[-1].value)
     assert letter["reason"] == "too_large"
     assert letter["payload_sha256"]
+
+
+def _articles(publisher: MemoryPublisher, context: Any) -> list[bytes]:
+    return [s.value for s in publisher.sent if s.topic == context.settings.topics.articles]
+
+
+def _linking_records(publisher: MemoryPublisher, context: Any) -> list[Any]:
+    name = context.topics.linking.get_topic_name()
+    return [(s.key, s.value, s.headers) for s in publisher.sent if s.topic == name]
+
+
+@pytest.mark.parametrize(("guarantee", "published"), [("exactly_once", 1), ("at_least_once", 2)])
+@sync
+async def test_linking_publishes_a_replayed_origin_once_when_exactly_once(
+    seed_text: str, guarantee: str, published: int
+) -> None:
+    # enrich sends the stories of an input to the linking topic again (it read the parsed
+    # topic again from an offset committed behind its committed outputs, faust#606)
+    publisher = MemoryPublisher()
+    context, _ = await _run([(b"page", _event(seed_text), [])], publisher,
+                            processing_guarantee=guarantee)  # fmt: skip
+    first = _articles(publisher, context)
+    assert len(first) == 2  # the seed page holds two stories
+    replay = _linking_records(publisher, context)
+    events = await _stage(context.agents["linking"], replay, True)
+    assert all(event.message.acked for event in events)
+
+    articles = _articles(publisher, context)
+    assert len(articles) == published * len(first)
+    assert sorted(set(articles)) == sorted(first)
+    skipped = context.metrics.replays_skipped._value.get()
+    origins = context.tables["linked_origins"]
+    if guarantee == "exactly_once":
+        assert skipped == 2
+        assert len(origins) == 2
+        topic = context.settings.topics.input
+        assert {key.decode().rsplit(":", 1)[0] for key in origins} == {f"{topic}:0:0"}
+    else:  # at-least-once: linked and published again, as before (nothing recorded)
+        assert skipped == 0
+        assert not origins
+
+
+@pytest.mark.parametrize("lost", [False, True])
+@sync
+async def test_origins_are_forgotten_for_records_read_again_after_losing_the_partition(
+    seed_text: str, lost: bool
+) -> None:
+    # the linking partition resumes at the records whose origins were written: kept across
+    # the rebalance, their transaction stays open and commits later (skip them); lost
+    # meanwhile, it was aborted while Faust kept the table writes (link them again)
+    publisher = MemoryPublisher()
+    context, _ = await _run([(b"page", _event(seed_text), [])], publisher,
+                            processing_guarantee="exactly_once")  # fmt: skip
+    first = _articles(publisher, context)
+    if lost:
+        context.linking.assigned(False)
+    context.linking.assigned(True)
+    context.linking.recovered()
+    await _stage(context.agents["linking"], _linking_records(publisher, context), True)
+    metrics = context.metrics
+    deletes = metrics.table_deletes.labels(table="linked_origins")._value.get()
+    assert len(context.tables["linked_origins"]) == 2
+    if lost:
+        assert len(_articles(publisher, context)) == 2 * len(first)
+        assert metrics.replays_skipped._value.get() == 0
+        assert deletes == 2
+    else:
+        assert len(_articles(publisher, context)) == len(first)
+        assert metrics.replays_skipped._value.get() == 2
+        assert deletes == 0
+
+
+@sync
+async def test_linked_origins_expire_with_the_dedupe_retention(seed_text: str) -> None:
+    publisher = MemoryPublisher()
+    old = _event(seed_text, url="https://example.com/old")
+    new = orjson.dumps({**orjson.loads(old), "url": "https://example.com/new",
+                        "fetched_at": "2024-11-28T12:00:00Z"})  # fmt: skip
+    context, _ = await _run([(b"old", old, []), (b"new", new, [])], publisher,
+                            processing_guarantee="exactly_once")  # fmt: skip
+    origins = context.tables["linked_origins"]
+    topic = context.settings.topics.input
+    # a month later: the first page's stories are past the 7-day retention
+    assert {key.decode().rsplit(":", 1)[0] for key in origins} == {f"{topic}:0:1"}
+    assert context.metrics.table_deletes.labels(table="linked_origins")._value.get() == 2
+
+
+@pytest.mark.parametrize(("store", "skipped"), [("memory://", 2), ("rocksdb://", 0)])
+@sync
+async def test_a_restarted_worker_trusts_origins_only_from_a_store_it_recovered(
+    seed_text: str, store: str, skipped: int
+) -> None:
+    # a new worker reads the linking records again from offset 0: with `memory://` its
+    # table holds only what it recovered from the changelog (committed), while a local
+    # `rocksdb://` store may keep writes of a transaction aborted when the worker died
+    publisher = MemoryPublisher()
+    context, _ = await _run([(b"page", _event(seed_text), [])], publisher,
+                            processing_guarantee="exactly_once", store=store)  # fmt: skip
+    first = _articles(publisher, context)
+    replay = _linking_records(publisher, context)
+    app = build_app(
+        context.settings, runner=context.runner, publisher=publisher, tables=context.tables
+    )
+    restarted = context_of(app)
+    await _stage(restarted.agents["linking"], replay, True)
+    assert len(_articles(publisher, context)) == (2 if skipped == 0 else 1) * len(first)
+    assert restarted.metrics.replays_skipped._value.get() == skipped
+    assert len(context.tables["linked_origins"]) == 2

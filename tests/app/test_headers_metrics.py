@@ -52,6 +52,7 @@ def test_metrics_are_on_their_own_registry_with_conventional_names() -> None:
     assert 'streams_duplicates_total{kind="exact"} 1.0' in text
     assert 'streams_duplicates_total{kind="near"} 0.0' in text
     assert "streams_nlp_skipped_total 0.0" in text
+    assert "streams_replays_skipped_total 0.0" in text
     assert 'streams_stage_events_total{stage="linking"} 0.0' in text
     assert 'streams_dead_letters_total{reason="too_large"} 0.0' in text
     assert 'streams_build_info{model="m",schema_version="1.0",version="1"} 1.0' in text
@@ -92,5 +93,11 @@ def test_build_app_configures_faust_without_connecting() -> None:
     assert topics.parsed.get_topic_name() == f"{settings.worker.app_id}-parsed"
     assert topics.parsed.partitions == settings.topics.partitions
     assert topics.linking.partitions == 1
-    assert set(app.tables) == {"enrichments", "dedupe_entries", "claim_appearances"}
+    assert set(app.tables) == {
+        "enrichments",
+        "dedupe_entries",
+        "claim_appearances",
+        "linked_origins",
+    }
+    assert app.tables["linked_origins"].partitions == 1
     assert app.tables["dedupe_entries"].partitions == 1

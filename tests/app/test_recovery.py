@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import faust
 from faust.types import TP
 
-from streams.app.recovery import guard_recovery_races, rewind_uncommitted
+from streams.app.recovery import guard_recovery_races, rewind_uncommitted, stop_lost_producers
 
 INPUT = TP("raw-articles", 0)
 FRESH = TP("raw-articles", 1)
@@ -79,3 +79,37 @@ def test_rebalance_complete_stops_the_flow_until_faust_resumes_it() -> None:
     assert getattr(consumer.seek_to_committed, "_streams_rewinds", False)
     consumer.resume_flow()  # what Faust does after it cleared the stream queues
     assert consumer.flow_active
+
+
+class RecordingTransactions:
+    """The part of Faust's `TransactionManager` that `stop_lost_producers` uses."""
+
+    def __init__(self) -> None:
+        self.rebalances: list[set[TP]] = []
+
+    def _tps_to_transactional_ids(self, tps: set[TP]) -> set[str]:
+        return {f"app-1-{tp.partition}" for tp in tps if not tp.topic.endswith("-changelog")}
+
+    async def on_rebalance(self, assigned: set[TP], revoked: set[TP], new: set[TP]) -> None:
+        self.rebalances.append(assigned)
+
+
+class RecordingProducer:
+    def __init__(self, held: list[str]) -> None:
+        self._transaction_producers = dict.fromkeys(held, object())
+        self.stopped: list[str] = []
+
+    async def stop_transaction(self, transactional_id: str) -> None:
+        self.stopped.append(transactional_id)
+        self._transaction_producers.pop(transactional_id, None)
+
+
+def test_producers_of_lost_partitions_are_stopped_before_a_rebalance() -> None:
+    transactions = RecordingTransactions()
+    producer = RecordingProducer(["app-1-0", "app-1-1", "app-1-2"])
+    stop_lost_producers(transactions, producer)
+    stop_lost_producers(transactions, producer)  # installed once
+    assigned = {INPUT, ZERO, CHANGELOG}  # partitions 0 and 2 kept, 1 lost
+    asyncio.run(transactions.on_rebalance(assigned, set(), set()))
+    assert producer.stopped == ["app-1-1"]
+    assert transactions.rebalances == [assigned]
