@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.kafka_client import client_options
@@ -30,6 +32,7 @@ __all__ = [
     "kafka_broker",
     "kafka_settings",
     "private_kafka_broker",
+    "read_records",
     "run_async",
     "topic_factory",
 ]
@@ -151,3 +154,34 @@ def topic_factory(kafka_settings: KafkaSettings) -> Iterator[TopicFactory]:
     if created:  # best effort: the broker may be down after a test that stopped it
         with contextlib.suppress(Exception):
             run_async(_delete_topics(kafka_settings, created))
+
+
+async def read_records(
+    bootstrap_servers: str,
+    partitions: Sequence[TopicPartition],
+    *,
+    until: Callable[[list[Any]], bool],
+    timeout: float,
+    committed: bool = False,
+) -> list[Any]:
+    """Every record of `partitions` from the beginning, until `until(records)` or `timeout`.
+
+    `committed` reads with isolation_level=read_committed (outputs of committed transactions
+    only)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed" if committed else "read_uncommitted",
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        consumer.assign(list(partitions))
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(records):
+            batches = await consumer.getmany(timeout_ms=1000)
+            records.extend(r for batch in batches.values() for r in batch)
+    finally:
+        await consumer.stop()
+    return records

@@ -12,17 +12,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from tests.conftest import REPO_ROOT
-from tests.kafka_fixtures import TopicFactory, run_async
+from tests.kafka_fixtures import TopicFactory, read_records, run_async
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
@@ -63,24 +61,6 @@ async def _produce(servers: str, topic: str, items: list[tuple[bytes, bytes]]) -
         return [(await producer.send_and_wait(topic, value=v, key=k)).offset for k, v in items]
     finally:
         await producer.stop()
-
-
-async def _read(
-    servers: str, topics: list[str], until: Callable[[list[Any]], bool], timeout: float
-) -> list[Any]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        consumer.assign([TopicPartition(t, 0) for t in topics])
-        await consumer.seek_to_beginning()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not until(records):
-            batches = await consumer.getmany(timeout_ms=1000)
-            records.extend(r for batch in batches.values() for r in batch)
-    finally:
-        await consumer.stop()
-    return records
 
 
 def test_naive_worker_publishes_articles_claims_and_dead_letters_with_origin_headers(
@@ -125,7 +105,14 @@ def test_naive_worker_publishes_articles_claims_and_dead_letters_with_origin_hea
             topics = [r.topic for r in records]
             return topics.count(names["articles"]) >= 3 and topics.count(names["dlq"]) >= 2
 
-        records = run_async(_read(servers, list(names.values())[1:], done, timeout=120))
+        records = run_async(
+            read_records(
+                servers,
+                [TopicPartition(t, 0) for t in list(names.values())[1:]],
+                until=done,
+                timeout=120,
+            )
+        )
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.localkafka import LocalKafka
 from streams.settings import KafkaSettings
-from tests.kafka_fixtures import create_topic, run_async
+from tests.kafka_fixtures import create_topic, read_records, run_async
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
 
@@ -195,24 +195,10 @@ async def _produce(kafka: KafkaSettings, topic: str, items: list[tuple[bytes, by
 async def _read_all(
     kafka: KafkaSettings, topics: list[str], *, until: Any, timeout: float, committed: bool
 ) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed" if committed else "read_uncommitted",
+    partitions = [TopicPartition(t, p) for t in topics for p in range(4)]
+    return await read_records(
+        kafka.bootstrap_servers, partitions, until=until, timeout=timeout, committed=committed
     )
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        partitions = [TopicPartition(t, p) for t in topics for p in range(4)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not until(records):
-            batches = await consumer.getmany(timeout_ms=1000)
-            records.extend(r for batch in batches.values() for r in batch)
-    finally:
-        await consumer.stop()
-    return records
 
 
 def _accounting(records: list[Any], topics: dict[str, str]) -> Counter[str]:
