@@ -542,6 +542,7 @@ def latency_run(
         sent, outputs = asyncio.run(go())
         progress.close()
     latencies = [(max(outputs.done[p]) - ts) / 1000 for p, ts in sent.items()]
+    slowest = sorted(zip(latencies, events, strict=True), key=lambda pair: -pair[0])[:5]
     return {
         "workers": workers,
         "rate_events_per_second": round(rate, 3),
@@ -550,6 +551,10 @@ def latency_run(
         "p95_seconds": round(_percentile(latencies, 95), 3),
         "p99_seconds": round(_percentile(latencies, 99), 3),
         "max_seconds": round(max(latencies), 3),
+        "slowest": [
+            {"seconds": round(seconds, 3), "kind": event.kind, "bytes": len(event.value)}
+            for seconds, event in slowest
+        ],
     }
 
 
