@@ -422,6 +422,13 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
+def _others_cpu(broker: LocalKafka) -> tuple[float, float]:
+    """CPU seconds so far of the broker JVM and of this process (producer and reader): they
+    share the machine's cores with the workers."""
+    stat = _stat(broker.pid) if broker.pid is not None else None
+    return (stat[0] if stat is not None else 0.0), time.process_time()
+
+
 def _stage_cpu(lines: Sequence[str]) -> dict[str, float]:
     """CPU seconds per stage summed over the workers' `streams_stage_cpu_seconds_total`,
     else wall seconds from `streams_stage_seconds_sum` (NLP processes are one per core)."""
@@ -451,6 +458,7 @@ def throughput_run(
         roots = [process.pid for process, _ in stack.workers]
         with TreeSampler(roots) as sampler:
             cpu_before = sampler.cpu_seconds()
+            others_before = _others_cpu(broker)
             metrics_before = _stage_cpu(stack.metrics())
             total = len(workload) + len(warm_sent)  # the warm-up outputs are read again
             progress = tqdm(total=total, desc=name, unit="event", file=sys.stderr)
@@ -466,6 +474,7 @@ def throughput_run(
             sent, outputs = asyncio.run(go())
             progress.close()
             cpu_after = sampler.cpu_seconds()
+            others_after = _others_cpu(broker)
             metrics_after = _stage_cpu(stack.metrics())
         peak_rss = dict(sampler.peak_rss)
         peak_parts = dict(sampler.peak_parts)
@@ -493,6 +502,8 @@ def throughput_run(
         "cpu_seconds_per_article": round(cpu / articles, 4),
         "articles_per_cpu_second": round(articles / cpu, 3),
         "stage_seconds_per_article": stages,
+        "broker_cores_used": round((others_after[0] - others_before[0]) / window, 2),
+        "load_generator_cores_used": round((others_after[1] - others_before[1]) / window, 2),
         "peak_rss_mb_per_worker": [round(v / 2**20) for v in peak_rss.values()],
         "rss_mb_by_process_at_peak": [
             [round(v / 2**20) for v in parts] for parts in peak_parts.values()

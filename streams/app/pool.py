@@ -63,22 +63,31 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _follow_parent() -> None:
+def _follow_parent(parent: int) -> None:
     """Lane initializer: ignore Ctrl-C (the worker stops its pool in order) and end with
-    the worker that started this process."""
+    the worker that started this process.
+
+    `parent` is the worker's pid as the worker saw it: a process whose start outlived the
+    worker (killed while it spawned) sees another parent and ends at once.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
-def _load_model(config: CoreConfig) -> None:
+def _load_model(parent: int, config: CoreConfig) -> None:
     """NLP lane initializer: follow the parent's life, load the model once (tiny event)."""
     global _load_seconds
     from streams.core.pipeline import warm_up  # spaCy: only NLP processes import it
 
-    _follow_parent()
+    _follow_parent(parent)
     started = time.perf_counter()
     warm_up(config)
     _load_seconds = time.perf_counter() - started
+
+
+def _started() -> bool:
+    """Parse lane task: the process is up (its initializer ran)."""
+    return True
 
 
 def model_load_seconds() -> float:
@@ -279,8 +288,11 @@ class NlpPool:
         self._pending = 0
         self._report_depth = on_queue_depth or (lambda depth: None)
         restart = on_restart or (lambda: None)
-        self._parse = _Lane("parse", config, 1, _follow_parent, (), self._depth, restart)
-        self._nlp = _Lane("NLP", config, processes, _load_model, (config,), self._depth, restart)
+        parent = os.getpid()
+        self._parse = _Lane("parse", config, 1, _follow_parent, (parent,), self._depth, restart)
+        self._nlp = _Lane(
+            "NLP", config, processes, _load_model, (parent, config), self._depth, restart
+        )
 
     def _depth(self, change: int) -> None:
         self._pending += change
@@ -299,6 +311,9 @@ class NlpPool:
         """
         self._parse.start()
         self._nlp.start()
+        # every process is spawned now, not at a first batch (a worker killed while a
+        # process spawns would leave it behind)
+        await self._parse.run_everywhere(_started)
         seconds = await self._nlp.run_everywhere(model_load_seconds)
         self.model_load_seconds = max(seconds)
         log.info(
