@@ -175,6 +175,12 @@ def build_app(
         producer_max_request_size=MAX_REQUEST_BYTES,
         producer_acks=-1,
         stream_wait_empty=True,
+        # no standby table replicas: promoting a standby partition to active can hang
+        # recovery for good in faust-streaming 0.15 (the partition was listed as active
+        # and standby at once, and no changelog event ever arrived: a SIGKILL failover
+        # run in CI, 2026-11-26). Without standbys, a member that takes partitions over
+        # reads their changelogs as actives, the path every other failover run takes.
+        table_standby_replicas=0,
         autodiscover=False,
     )
     outputs = settings.topics.outputs()
