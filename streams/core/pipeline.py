@@ -1,8 +1,9 @@
 """Orchestration only: bytes → event → parse → entities → claims → fingerprints → records.
 
 Every field is computed by the module that owns it; this module only puts pieces
-together. One event and a batch share one path: `process_events` runs `nlp.pipe` over the
-bodies of a whole batch and returns exactly what `process_event` returns for each.
+together. One event and a batch share one path: `process_payloads` runs spaCy over the
+paragraphs of a whole batch (`paragraph_nlp`) and returns exactly what `process_payload`
+returns for each. Parsing (everything before NLP) lives in `parsing`.
 """
 
 from __future__ import annotations
