@@ -56,6 +56,7 @@ if __package__ in (None, ""):  # run as a script: the repository root is the imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.workload import WorkloadEvent, build_workload, describe
+from streams.app.app import TABLES
 from streams.evaluation.common import machine
 from streams.localkafka import LocalKafka
 
@@ -63,8 +64,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = ROOT.parent / "shared"
 PARTITIONS = 4
 """Input partitions: more than the largest worker count, as in production."""
-TABLES = ("enrichments", "dedupe_entries", "claim_appearances")
-"""The service's Faust tables; their changelogs are its state."""
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
