@@ -6,13 +6,17 @@ with `streams.core.encode_value` (the bytes `streams process` prints), publishes
 keys and headers, writes the tables, and counts.
 
 1. **ingest** (input topic): `parse_payloads` in the pool; dead letters are published
-   as before; each story goes to `<app_id>-parsed`, keyed by its content hash, so exact
-   copies always meet on one partition (and in one `enrichments` table partition).
+   as before; each story goes to `<app_id>-parsed`, keyed by the first value of its
+   MinHash signature (`affinity_key`), so exact copies always meet on one partition (and
+   in one `enrichments` table partition), and near copies mostly do.
 2. **enrich** (`<app_id>-parsed`): a story whose identical body is in the `enrichments`
    table (content hash → the first story's article and claims) reuses that enrichment
    (`reuse_enrichment`, no NLP, counted in `streams_nlp_skipped_total`); the others run
    `enrich_parts` in the pool and are stored. Sent to `<app_id>-linking` keyed by
-   article id.
+   article id. With at-least-once, two enrich batches are in progress at once, so a
+   batch of short stories is published while a long page still takes its turns in the
+   pool (`streams.app.pool`); its offsets wait for the earlier batch's (Faust commits
+   acked offsets up to the first gap).
 3. **linking** (`<app_id>-linking`, ONE partition, so one member links everything and
    there is no race between workers): `link` against the stream-wide `DedupeIndex`
    (rebuilt from the `dedupe_entries` table after every recovery) and the
@@ -55,6 +59,7 @@ import weakref
 from collections.abc import (
     Awaitable,
     Callable,
+    Coroutine,
     Iterator,
     Mapping,
     MutableMapping,
@@ -90,6 +95,7 @@ from streams.models import (
     ClaimAppearances,
     DeadLetter,
     EnrichedPart,
+    Fingerprints,
     OutputRecord,
     RejectReason,
 )
@@ -359,6 +365,31 @@ class _Stage:
         self.publish_lock = publish_lock or asyncio.Lock()
         self.flush = flush or _no_flush
         self.max_message_bytes = max_message_bytes
+        self._published: dict[TP, asyncio.Future[None]] = {}
+
+    def _queue_up(
+        self, inputs: Sequence[_Input]
+    ) -> tuple[list[asyncio.Future[None]], asyncio.Future[None]]:
+        """The batches in progress whose publication this one must wait for (they hold
+        earlier events of its partitions), and the future that says this one is done.
+
+        With several batches of a stage in progress (`register_agents`), a later batch
+        may finish its work first; each partition's records still go out in offset order.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        earlier: list[asyncio.Future[None]] = []
+        for tp in {item.tp for item in inputs}:
+            previous = self._published.get(tp)
+            if previous is not None and not previous.done() and previous not in earlier:
+                earlier.append(previous)
+            self._published[tp] = done
+        return earlier, done
+
+    def _done(self, inputs: Sequence[_Input], done: asyncio.Future[None]) -> None:
+        done.set_result(None)
+        for tp in {item.tp for item in inputs}:
+            if self._published.get(tp) is done:
+                del self._published[tp]
 
     async def handle(
         self, events: Sequence[EventT[bytes]], ack: Callable[[EventT[bytes]], Awaitable[Any]]
@@ -378,8 +409,10 @@ class _Stage:
         metrics = self.metrics
         metrics.stage_events.labels(stage=self.name).inc(len(inputs))
         metrics.in_flight_events.inc(len(inputs))
+        earlier, done = self._queue_up(inputs)
         try:
             prepared = await self.prepare(inputs)
+            await asyncio.gather(*earlier)
             # Publishing and acking finish even when the worker is told to stop meanwhile:
             # a batch is either not published at all or published and acked.
             task = asyncio.ensure_future(self._publish_and_ack(inputs, prepared, events, ack))
@@ -390,6 +423,7 @@ class _Stage:
                 await task
                 raise
         finally:
+            self._done(inputs, done)
             metrics.in_flight_events.dec(len(inputs))
 
     def _inputs(self, events: Sequence[EventT[bytes]]) -> list[_Input]:
@@ -543,7 +577,7 @@ class IngestHandler(_Stage):
         return [
             _Encoded(
                 self.parsed_topic,
-                part.fingerprints.content_hash.encode("ascii"),
+                affinity_key(part.fingerprints),
                 encode_value(part),
                 internal=True,
             )
@@ -555,6 +589,21 @@ class IngestHandler(_Stage):
         self.metrics.stage_records.labels(stage=self.name).inc(
             sum(1 for r in records if r.internal)
         )
+
+
+def affinity_key(fingerprints: Fingerprints) -> bytes:
+    """The parsed-topic key of a story: the first value of its MinHash signature.
+
+    Two bodies get the same key with probability equal to their shingle Jaccard
+    similarity, so exact copies always, and syndicated near copies mostly, go to the same
+    enrich partition, hence to the worker whose paragraph cache holds their paragraphs
+    (with a content-hash key, two workers each saw only half of a story's copies). The
+    key is still uniform over stories, so partitions stay balanced.
+    """
+    signature = fingerprints.minhash
+    if not signature:
+        return fingerprints.content_hash.encode("ascii")
+    return f"minhash0:{signature[0]:08x}".encode("ascii")
 
 
 def _observe_stages(metrics: Metrics, seconds: StageSeconds, count: int) -> None:
@@ -571,6 +620,19 @@ class _Expiry:
 
     heap: list[tuple[dt.datetime, bytes]] = field(default_factory=list)
     watermark: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class _EnrichedBatch:
+    """What `EnrichHandler.prepare` gives a batch's publication (two batches may be in
+    progress at once, so nothing of a batch is kept on the handler)."""
+
+    results: list[Enriched]
+    parts: list[ArticlePart]
+    fresh: frozenset[int]
+    """Indexes enriched now (not reused): their enrichment goes into the table."""
+    promised: Mapping[str, asyncio.Future[Enriched]]
+    """The fresh bodies' results, for batches taken meanwhile (until the table has them)."""
 
 
 class EnrichHandler(_Stage):
@@ -600,8 +662,8 @@ class EnrichHandler(_Stage):
         self.linking_topic = linking_topic
         self.needs_scan = True
         self._expiry: dict[int, _Expiry] = {}
-        self._parts: list[ArticlePart] = []
-        self._fresh: set[int] = set()
+        self._enriching: dict[str, tuple[str, asyncio.Future[Enriched]]] = {}
+        """Bodies being enriched by a batch in progress: content hash → (body, result)."""
 
     def recovered(self) -> None:
         """The tables were recovered (a rebalance): rescan them for retention."""
@@ -635,35 +697,50 @@ class EnrichHandler(_Stage):
                 del self.enrichments[key]
                 self.metrics.table_deletes.labels(table="enrichments").inc()
 
-    async def prepare(self, inputs: Sequence[_Input]) -> list[Enriched | None]:
+    async def prepare(self, inputs: Sequence[_Input]) -> _EnrichedBatch:
         if self.needs_scan:
             self._scan()
         parts = [ArticlePart.model_validate_json(item.payload) for item in inputs]
         todo: list[int] = []
         firsts: dict[str, int] = {}
-        plan: list[int | EnrichedPart | None] = []
+        plan: list[int | EnrichedPart | asyncio.Future[Enriched] | None] = []
         for index, (item, part) in enumerate(zip(inputs, parts, strict=True)):
             digest = part.fingerprints.content_hash
             with current(item.event):
                 stored = self.enrichments.get(digest.encode("ascii"))
             earlier = EnrichedPart.model_validate_json(stored) if stored is not None else None
+            pending = self._enriching.get(digest)
             if earlier is not None and earlier.article.body == part.body:
                 plan.append(earlier)
             elif digest in firsts and parts[firsts[digest]].body == part.body:
                 plan.append(firsts[digest])  # an exact copy in this batch
+            elif pending is not None and pending[0] == part.body:
+                plan.append(pending[1])  # an exact copy in a batch still in progress
             else:
                 firsts.setdefault(digest, index)
                 todo.append(index)
                 plan.append(None)
-        enriched, seconds = await self.runner.enrich([parts[i] for i in todo])
+        mine = self._promise([parts[i] for i in todo])
+        try:
+            enriched, seconds = await self.runner.enrich([parts[i] for i in todo])
+        except BaseException as error:
+            self._break(mine, error)
+            raise
         _observe_stages(self.metrics, seconds, len(todo))
         done: dict[int, Enriched] = dict(zip(todo, enriched, strict=True))
-        results: list[Enriched | None] = []
+        for i in todo:
+            promised = mine.get(parts[i].fingerprints.content_hash)
+            if promised is not None and not promised.done():
+                promised.set_result(done[i])
+        results: list[Enriched] = []
         for index, (part, how) in enumerate(zip(parts, plan, strict=True)):
             if how is None:
                 results.append(done[index])
                 continue
-            earlier_result = how if isinstance(how, EnrichedPart) else done[how]
+            if isinstance(how, asyncio.Future):
+                earlier_result: Enriched | EnrichedPart = await how
+            else:
+                earlier_result = how if isinstance(how, EnrichedPart) else done[how]
             if isinstance(earlier_result, DeadLetter):  # its first copy failed in NLP
                 results.append(
                     dead_letter(
@@ -683,18 +760,47 @@ class EnrichHandler(_Stage):
                 source = earlier_result
             results.append(reuse_enrichment(part, source))
             self.metrics.nlp_skipped.inc()
-        self._parts = parts
-        self._fresh = set(todo)
-        return results
+        return _EnrichedBatch(results, parts, frozenset(todo), mine)
+
+    def _promise(self, parts: Sequence[ArticlePart]) -> dict[str, asyncio.Future[Enriched]]:
+        """Say which bodies this batch enriches, so that a batch taken meanwhile reuses
+        them instead of running NLP on an exact copy (it is in no table yet)."""
+        loop = asyncio.get_running_loop()
+        mine: dict[str, asyncio.Future[Enriched]] = {}
+        for part in parts:
+            digest = part.fingerprints.content_hash
+            if digest not in mine:
+                mine[digest] = loop.create_future()
+                self._enriching[digest] = (part.body, mine[digest])
+        return mine
+
+    def _break(self, mine: Mapping[str, asyncio.Future[Enriched]], error: BaseException) -> None:
+        """This batch failed: a batch waiting for one of its bodies fails too."""
+        for digest, future in mine.items():
+            if not future.done():
+                future.set_exception(
+                    RuntimeError(f"the batch enriching this body failed: {error!r}")
+                )
+                future.exception()  # retrieved: no warning when nobody waits
+            self._forget(digest, future)
+
+    def _forget(self, digest: str, future: asyncio.Future[Enriched]) -> None:
+        entry = self._enriching.get(digest)
+        if entry is not None and entry[1] is future:
+            del self._enriching[digest]
 
     def records(self, item: _Input, index: int, prepared: Any) -> list[_Encoded]:
-        result: Enriched = prepared[index]
-        part = self._parts[index]
+        batch: _EnrichedBatch = prepared
+        result = batch.results[index]
+        part = batch.parts[index]
+        if index in batch.fresh:  # the table has it from here on (or it failed for good)
+            digest = part.fingerprints.content_hash
+            self._forget(digest, batch.promised[digest])
         if isinstance(result, DeadLetter):
             return [self._dead(item, result)]
         (article,) = result.articles
         enriched = EnrichedPart(article=article, claims=list(result.claims), origin=part.origin)
-        if index in self._fresh:
+        if index in batch.fresh:
             partition = item.tp.partition
             stored = enriched.model_copy(update={"partition": partition})
             self.enrichments[part.fingerprints.content_hash.encode("ascii")] = encode_value(stored)
@@ -963,6 +1069,52 @@ class LinkHandler(_Stage):
                 self.metrics.duplicates.labels(kind=kind).inc()
 
 
+class _Batches:
+    """The batches of one agent in progress: at most `limit`; the first failure ends
+    the agent (its supervisor then stops the worker).
+
+    The agent takes its next batch while earlier ones are in the pool, so the stream has
+    one taker and every batch holds consecutive events; `_Stage` publishes each
+    partition's records in offset order.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._agent = asyncio.current_task()
+        self._error: BaseException | None = None
+
+    async def start(self, handling: Coroutine[Any, Any, None]) -> None:
+        """Start handling a batch; wait while `limit` batches are in progress."""
+        self._raise()
+        task = asyncio.ensure_future(handling)
+        task.add_done_callback(self._finished)
+        self._tasks.add(task)
+        while len(self._tasks) >= self.limit:
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+            self._raise()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None or self._error is not None:
+            return
+        self._error = task.exception()
+        if self._agent is not None:
+            self._agent.cancel()  # an agent waiting for its next batch learns it now
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def stop(self) -> None:
+        """Let the batches in progress finish (or stop at a safe point); raise a failure."""
+        if self._tasks:
+            for task in self._tasks:
+                task.cancel()  # `_Stage.handle` finishes a publication it has begun
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._raise()
+
+
 def _failed(error: BaseException) -> asyncio.Future[Any]:
     future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     future.set_exception(error)
@@ -978,6 +1130,7 @@ def register_agents(
     linking: LinkHandler,
     batch_size: int,
     within_seconds: float,
+    enrich_batches: int = 1,
     before_start: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     """Register the three stage agents.
@@ -990,6 +1143,10 @@ def register_agents(
         linking (LinkHandler): stage 3, on the one-partition linking topic.
         batch_size (int): most events per batch.
         within_seconds (float): longest wait to fill a batch.
+        enrich_batches (int): enrich batches in progress at once: a batch of short stories
+            then passes a long page's turns in the pool.
+            Only with at-least-once: a batch acked ahead of an earlier one would let a
+            transaction commit its records before the earlier batch's offsets.
         before_start (Callable | None): awaited once before the first batch is taken.
 
     Returns:
@@ -1006,26 +1163,31 @@ def register_agents(
         await asyncio.shield(starting[0])
         started.set()
 
-    def make(stage: _Stage, channel: faust.TopicT) -> Any:
+    def make(stage: _Stage, channel: faust.TopicT, in_progress: int = 1) -> Any:
         async def process(stream: faust.StreamT[bytes]) -> None:
             await _ready()
             if app.in_transaction:
                 guard_commits(app.consumer, stage.publish_lock)
             concrete = cast("faust.Stream[bytes]", stream)
-            # noack_take yields the buffered *events* and leaves acking to us
-            async for batch in concrete.noack_take(batch_size, within=within_seconds):
-                await stage.handle(cast("Sequence[EventT[bytes]]", batch), concrete.ack)
+            batches = _Batches(in_progress)
+            try:
+                # noack_take yields the buffered *events* and leaves acking to us
+                async for batch in concrete.noack_take(batch_size, within=within_seconds):
+                    events = cast("Sequence[EventT[bytes]]", batch)
+                    await batches.start(stage.handle(events, concrete.ack))
+            finally:
+                await batches.stop()
 
         process.__doc__ = f"The {stage.name} stage."
         return app.agent(
             channel,
             name=f"streams.{stage.name}",
-            concurrency=1,
+            concurrency=1,  # one taker: a batch holds consecutive events
             supervisor_strategy=CrashingSupervisor,
         )(process)
 
     return {
         "ingest": make(ingest, topics.input),
-        "enrich": make(enrich, topics.parsed),
+        "enrich": make(enrich, topics.parsed, enrich_batches),
         "linking": make(linking, topics.linking),
     }

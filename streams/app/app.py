@@ -263,6 +263,7 @@ def build_app(
         linking=linking,
         batch_size=worker.batch_size,
         within_seconds=worker.batch_within_seconds,
+        enrich_batches=1 if worker.processing_guarantee == "exactly_once" else 2,
         before_start=lambda: _start(context, create_topics=real, start_pool=runner is None),
     )
     if faust_tables:

@@ -29,6 +29,12 @@ class CoreConfig(BaseModel):
         ge=0,
         description="Parsed paragraphs kept per NLP process for repeats (syndicated copies).",
     )
+    nlp_turn_chars: int = Field(
+        default=8_000,
+        ge=0,
+        description="Body characters one NLP turn parses before other batches get the process "
+        "(a long page is cut into turns, so short ones do not wait behind it); 0 = no turns.",
+    )
     max_event_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     dead_letter_payload_bytes: int = Field(
         default=64 * 1024, ge=0, description="How much of a too-large payload a dead letter keeps."

@@ -57,6 +57,7 @@ class ParagraphPipe:
         self.hits = 0
         self.misses = 0
         self._cache: OrderedDict[bytes, Doc] = OrderedDict()
+        self._warmed: set[bytes] = set()
         self._document = [name for name in DOCUMENT_COMPONENTS if name in nlp.pipe_names]
 
     def __call__(self, texts: Sequence[str]) -> list[Doc]:
@@ -74,34 +75,86 @@ class ParagraphPipe:
             docs = list(self.nlp.get_pipe(name).pipe(docs))  # type: ignore[attr-defined]
         return docs
 
+    def warm(self, texts: Sequence[str], budget_chars: int) -> bool:
+        """Parse about `budget_chars` characters of the bodies' paragraphs not in the cache.
+
+        A scheduler cuts a long body's NLP into short turns this way, so that short bodies
+        waiting behind it get the process in between; the body's own call then finds its
+        paragraphs in the cache. Bodies with more new paragraphs than half the cache are
+        left alone (warming would evict its own work).
+
+        Args:
+            texts (Sequence[str]): the bodies.
+            budget_chars (int): paragraph characters to parse in this turn (at least one
+                paragraph is parsed).
+
+        Returns:
+            bool: True when paragraphs not in the cache remain.
+        """
+        if self.cache_size <= 0:
+            return False
+        todo = [
+            (key, piece)
+            for piece in sorted({p for text in texts for p in split_paragraphs(text)})
+            if (key := _key(piece)) not in self._cache
+        ]
+        if len(todo) > self.cache_size // 2:
+            return False
+        size = 0
+        turn: list[tuple[bytes, str]] = []
+        for key, piece in todo:
+            if turn and size + len(piece) > budget_chars:
+                break
+            turn.append((key, piece))
+            size += len(piece)
+        for key, _ in self._parse(turn).items():
+            self._warmed.add(key)
+        return len(turn) < len(todo)
+
     def _paragraphs(self, wanted: set[str]) -> dict[str, Doc]:
         """Parsed paragraphs: from the cache, or through the model in one batch."""
         found: dict[str, Doc] = {}
         todo: list[tuple[bytes, str]] = []
+        warmed = 0
         for piece in sorted(wanted):
-            key = xxhash.xxh3_128_digest(piece.encode("utf-8"))
+            key = _key(piece)
             doc = self._cache.get(key)
             if doc is None:
                 todo.append((key, piece))
                 continue
             self._cache.move_to_end(key)
             found[piece] = doc
-        self.hits += len(found)
-        self.misses += len(todo)
+            if key in self._warmed:  # parsed ahead for this body: not a reuse
+                self._warmed.discard(key)
+                warmed += 1
+        self.hits += len(found) - warmed
+        self.misses += len(todo) + warmed
+        for (_, piece), doc in zip(todo, self._parse(todo).values(), strict=True):
+            found[piece] = doc
+        return found
+
+    def _parse(self, todo: Sequence[tuple[bytes, str]]) -> dict[bytes, Doc]:
+        """Paragraphs through the model in one batch, remembered in the cache."""
+        docs: dict[bytes, Doc] = {}
         with self.nlp.select_pipes(disable=self._document):
             parsed = self.nlp.pipe([piece for _, piece in todo], batch_size=self.batch_size)
-            for (key, piece), doc in zip(todo, parsed, strict=True):
+            for (key, _), doc in zip(todo, parsed, strict=True):
                 doc.tensor = numpy.zeros((0,), dtype="float32")  # not needed once joined
-                found[piece] = doc
+                docs[key] = doc
                 self._remember(key, doc)
-        return found
+        return docs
 
     def _remember(self, key: bytes, doc: Doc) -> None:
         if self.cache_size <= 0:
             return
         self._cache[key] = doc
         while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+            evicted, _ = self._cache.popitem(last=False)
+            self._warmed.discard(evicted)
+
+
+def _key(paragraph: str) -> bytes:
+    return xxhash.xxh3_128_digest(paragraph.encode("utf-8"))
 
 
 __all__ = ["DOCUMENT_COMPONENTS", "ParagraphPipe", "split_paragraphs"]

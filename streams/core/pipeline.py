@@ -178,6 +178,30 @@ def enrich_parts(
     return results
 
 
+def warm_paragraphs(
+    parts: Sequence[ArticlePart], *, config: CoreConfig, timer: StageTimer | None = None
+) -> bool:
+    """Parse one turn (`config.nlp_turn_chars`) of the stories' paragraphs ahead into this
+    process's paragraph cache, so that a long body's NLP can be cut into turns.
+
+    `enrich_parts` on the same stories afterwards gives exactly what it gives without
+    this (a paragraph is always parsed alone); it only finds less left to parse.
+
+    Args:
+        parts (Sequence[ArticlePart]): parsed stories.
+        config (CoreConfig): pipeline settings.
+        timer (StageTimer | None): accumulates the seconds under "nlp" when given.
+
+    Returns:
+        bool: True when paragraphs remain for another turn.
+    """
+    timer = timer if timer is not None else StageTimer()
+    if config.nlp_turn_chars <= 0:
+        return False
+    with timer("nlp"):
+        return paragraph_pipe(config).warm([part.body for part in parts], config.nlp_turn_chars)
+
+
 def process_payloads(
     payloads: Sequence[bytes],
     *,

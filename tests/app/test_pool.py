@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -80,6 +81,35 @@ async def test_a_crashing_input_is_dead_lettered_and_its_batch_mates_processed()
     assert isinstance(outcomes[2], DeadLetter) and outcomes[2].reason == "invalid_json"
     assert isinstance(again[0], list)
     assert len(restarts) == 2  # once for the batch, once for the poison input alone
+
+
+@sync
+async def test_a_short_batch_takes_its_turn_between_a_long_ones_turns(seed_text: str) -> None:
+    config = CoreConfig(nlp_turn_chars=400)
+    long_event = orjson.dumps({"url": "https://example.com/long", "text": seed_text,
+                               "fetched_at": "2024-10-28T00:00:00Z"})  # fmt: skip
+    parsed, _ = parse_chunk([long_event, GOOD], [{}, {}], config)
+    assert isinstance(parsed[0], list) and isinstance(parsed[1], list)
+    finished: list[str] = []
+    pool = NlpPool(config, 1)
+    await pool.start()
+
+    async def enrich(name: str, parts: list[ArticlePart]) -> list[Any]:
+        outcomes, _ = await pool.enrich(parts)
+        finished.append(name)
+        return outcomes
+
+    try:
+        long_run = asyncio.ensure_future(enrich("long", parsed[0]))
+        await asyncio.sleep(0.3)  # the long batch is in its turns
+        short = await enrich("short", parsed[1])
+        long = await long_run
+    finally:
+        pool.shutdown()
+    assert finished == ["short", "long"]
+    for outcomes, parts in ((long, parsed[0]), (short, parsed[1])):
+        expected, _ = enrich_chunk(parts, [{}] * len(parts), CoreConfig(nlp_turn_chars=0))
+        assert [_bytes(o) for o in outcomes] == [_bytes(o) for o in expected]
 
 
 def test_enrich_chunk_equals_the_core() -> None:

@@ -161,6 +161,29 @@ def test_paragraphs_are_parsed_once_per_process(seed_text: str) -> None:
     assert "".join(split_paragraphs(seed_text)) == seed_text
 
 
+def test_a_long_body_is_parsed_in_turns_ahead_of_its_own_call(seed_text: str) -> None:
+    from streams.core.nlp import load_nlp
+    from streams.core.paragraph_nlp import ParagraphPipe, split_paragraphs
+
+    nlp = load_nlp(CONFIG.spacy_model)
+    pipe = ParagraphPipe(nlp, cache_size=1000, batch_size=8)
+    paragraphs = len(set(split_paragraphs(seed_text)))
+    turns = 1
+    while pipe.warm([seed_text], budget_chars=500):
+        turns += 1
+    assert turns >= len(seed_text) // 1000  # about 500 characters a turn
+    assert not pipe.warm([seed_text], budget_chars=500)  # nothing left to parse
+    (doc,) = pipe([seed_text])
+    assert (pipe.hits, pipe.misses) == (0, paragraphs)  # parsed ahead is not a reuse
+    alone = ParagraphPipe(nlp, cache_size=0, batch_size=8)([seed_text])[0]
+    assert [(t.text, t.tag_, t.dep_, t.head.i, t.ent_type_) for t in doc] == [
+        (t.text, t.tag_, t.dep_, t.head.i, t.ent_type_) for t in alone
+    ]
+    small = ParagraphPipe(nlp, cache_size=paragraphs, batch_size=8)
+    assert not small.warm([seed_text], budget_chars=500)  # would evict its own paragraphs
+    assert not ParagraphPipe(nlp, cache_size=0, batch_size=8).warm([seed_text], 500)
+
+
 def test_parse_then_enrich_is_process_payloads(seed_text: str) -> None:
     from streams.core.parsing import parse_payloads
     from streams.core.pipeline import enrich_parts

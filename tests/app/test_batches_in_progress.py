@@ -1,0 +1,144 @@
+"""Two enrich batches in progress (`agent.test_context()`): a later batch passes an earlier
+one still in NLP, yet each partition's records go out in offset order, and an exact copy
+taken meanwhile reuses the earlier batch's NLP instead of running it again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.app import build_app, context_of
+from streams.app.app import TABLES
+from streams.app.pool import Enriched
+from streams.core import CoreConfig
+from streams.core.pipeline import warm_up
+from streams.core.timing import StageSeconds
+from streams.models import ArticlePart
+from tests.app.conftest import InlineRunner, MemoryPublisher, sync, worker_settings
+from tests.app.test_agent import _event, _wait
+
+pytestmark = pytest.mark.timeout(60)
+
+LONG = (
+    'NATO chief Mark Rutte said on Monday: "We stand with Ukraine."\n\n'
+    "The alliance met in Brussels to discuss the war.\n\n"
+)
+SHORT = 'Finance minister Jane Doe said: "Prices will fall next year."'
+
+
+class GatedRunner(InlineRunner):
+    """Holds back the NLP of any batch holding the long story until `release` is set."""
+
+    def __init__(self, config: CoreConfig) -> None:
+        super().__init__(config)
+        self.release = asyncio.Event()
+        self.bodies: list[str] = []
+
+    async def enrich(self, parts: Sequence[ArticlePart]) -> tuple[list[Enriched], StageSeconds]:
+        self.bodies.extend(part.body for part in parts)
+        if any("NATO" in part.body for part in parts):
+            await self.release.wait()
+        return await super().enrich(parts)
+
+
+async def _parsed(texts: Sequence[str]) -> list[bytes]:
+    """The parsed-topic values the ingest stage makes of these texts."""
+    publisher = MemoryPublisher()
+    settings = worker_settings()
+    runner = InlineRunner(settings.core)
+    tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
+    app = build_app(settings, runner=runner, publisher=publisher, tables=tables)
+    context = context_of(app)
+    async with context.agents["ingest"].test_context() as running:
+        events = [
+            await running.put(_event(text, url=f"https://example.com/{i}"), key=b"k", wait=False)
+            for i, text in enumerate(texts)
+        ]
+        await _wait(lambda: all(event.message.acked for event in events))
+    parsed = context.topics.parsed.get_topic_name()
+    return [s.value for s in publisher.sent if s.topic == parsed]
+
+
+async def _enrich_two(partitions: tuple[int, int], texts: tuple[str, str]) -> dict[str, Any]:
+    """Put the first story, then the second while the first is held in NLP."""
+    first, second = await _parsed(texts)
+    await asyncio.to_thread(warm_up, CoreConfig())  # the model loads before the clock runs
+    publisher = MemoryPublisher()
+    settings = worker_settings(batch_size=8, batch_within_seconds=0.05)
+    runner = GatedRunner(settings.core)
+    tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
+    context = context_of(build_app(settings, runner=runner, publisher=publisher, tables=tables))
+    linking = context.topics.linking.get_topic_name()
+    async with context.agents["enrich"].test_context() as running:
+        held = await running.put(first, key=b"a", partition=partitions[0], wait=False)
+        await _wait(lambda: len(runner.bodies) == 1)
+        later = await running.put(second, key=b"b", partition=partitions[1], wait=False)
+        await asyncio.sleep(1.0)
+        before = {
+            "later_acked": later.message.acked,
+            "held_acked": held.message.acked,
+            "published": [s.value for s in publisher.sent if s.topic == linking],
+        }
+        runner.release.set()
+        await _wait(lambda: held.message.acked and later.message.acked)
+    return {
+        **before,
+        "after": [orjson.loads(s.value) for s in publisher.sent if s.topic == linking],
+        "enriched": runner.enriched,
+        "skipped": context.metrics.nlp_skipped._value.get(),
+        "table": len(tables["enrichments"]),
+    }
+
+
+@sync
+async def test_a_later_batch_of_another_partition_passes_one_still_in_nlp() -> None:
+    got = await _enrich_two((0, 1), (LONG, SHORT))
+    assert got["later_acked"] and not got["held_acked"]
+    assert len(got["published"]) == 1 and b"Jane Doe" in got["published"][0]
+    assert [e["article"]["body"].startswith("NATO") for e in got["after"]] == [False, True]
+
+
+@sync
+async def test_a_partition_publishes_in_offset_order_when_a_later_batch_finishes_first() -> None:
+    got = await _enrich_two((0, 0), (LONG, SHORT))
+    assert not got["later_acked"] and not got["held_acked"]
+    assert got["published"] == []
+    assert [e["article"]["body"].startswith("NATO") for e in got["after"]] == [True, False]
+
+
+@sync
+async def test_an_exact_copy_taken_meanwhile_reuses_the_nlp_in_progress() -> None:
+    got = await _enrich_two((0, 0), (LONG, LONG))
+    assert got["enriched"] == 1 and got["skipped"] == 1 and got["table"] == 1
+    first, copy = got["after"]
+    assert first["article"]["url"] == "https://example.com/0"
+    assert copy["article"]["url"] == "https://example.com/1"
+    assert [c["text"] for c in copy["claims"]] == [c["text"] for c in first["claims"]]
+    assert copy["claims"] and copy["claims"][0]["article_id"] == copy["article"]["article_id"]
+
+
+def test_near_copies_mostly_share_the_enrich_partition_key(seed_text: str) -> None:
+    import random
+
+    from streams.app.agents import affinity_key
+    from streams.core.fingerprints import fingerprint
+
+    config = CoreConfig()
+    body = seed_text
+    words = body.split(" ")
+    rng = random.Random(7)
+    key = affinity_key(fingerprint(body, config))
+    assert affinity_key(fingerprint(body, config)) == key  # exact copies: always
+    same = 0
+    for _ in range(40):
+        edited = list(words)
+        edited[rng.randrange(len(edited))] = "changed"
+        same += affinity_key(fingerprint(" ".join(edited), config)) == key
+    assert same >= 36  # one word changed: a few of ~1,000 shingles differ
+    others = {affinity_key(fingerprint(f"Story number {i} about topic {i * 7}.", config))
+              for i in range(40)}  # fmt: skip
+    assert len(others) == 40
