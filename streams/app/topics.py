@@ -8,9 +8,9 @@ policy (delete), except `claim-appearances` (a running aggregate per claim id), 
 is created compacted.
 
 Two internal topics connect the worker's stages (`streams.app.agents`), both named
-after the app id and created by Faust: `<app_id>-parsed` (parsed stories keyed by
-their content hash, as many partitions as the input, so exact copies meet on one
-partition) and `<app_id>-linking` (enriched stories keyed by article id, ONE
+after the app id and created by Faust: `<app_id>-parsed` (parsed stories keyed by the
+first value of their MinHash signature, as many partitions as the input, so exact
+copies meet on one partition and near copies mostly do) and `<app_id>-linking` (enriched stories keyed by article id, ONE
 partition, so one member links every article against the stream-wide state).
 
 An article can be larger than Kafka's default 1 MiB message limit, and a dead letter
