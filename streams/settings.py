@@ -32,6 +32,13 @@ class TopicSettings(BaseModel):
     partitions: int = Field(
         default=4, ge=1, description="Partitions of topics the service creates."
     )
+    parsed_partitions: int = Field(
+        default=16,
+        ge=1,
+        description="Partitions of the internal topic of parsed stories (the enrich stage): "
+        "each is published in order, so the more there are, the fewer short stories wait "
+        "behind a long page; not tied to the input's.",
+    )
     replication_factor: int = Field(default=1, ge=1)
 
     def outputs(self) -> TopicNames:
@@ -54,7 +61,7 @@ class WorkerSettings(BaseModel):
     web_port: int = Field(default=6066, ge=1, le=65535)
     batch_size: int = Field(default=16, ge=1, description="Events taken from the stream at once.")
     batch_within_seconds: float = Field(
-        default=0.05,
+        default=0.01,
         gt=0,
         description="Longest wait to fill a batch (a backlog fills it at once; each of the "
         "three stages waits this long when input is sparse, so it adds to latency).",

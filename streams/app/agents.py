@@ -13,7 +13,7 @@ keys and headers, writes the tables, and counts.
    table (content hash → the first story's article and claims) reuses that enrichment
    (`reuse_enrichment`, no NLP, counted in `streams_nlp_skipped_total`); the others run
    `enrich_parts` in the pool and are stored. Sent to `<app_id>-linking` keyed by
-   article id. With at-least-once, two enrich batches are in progress at once, so a
+   article id. With at-least-once, up to four enrich batches are in progress at once, so a
    batch of short stories is published while a long page still takes its turns in the
    pool (`streams.app.pool`); its offsets wait for the earlier batch's (Faust commits
    acked offsets up to the first gap).
@@ -59,14 +59,13 @@ import weakref
 from collections.abc import (
     Awaitable,
     Callable,
-    Coroutine,
     Iterator,
     Mapping,
     MutableMapping,
     Sequence,
 )
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, Protocol, cast
 
 import faust
@@ -328,6 +327,16 @@ async def _no_flush() -> None:
     return None
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """A batch's place in one partition's order of publication."""
+
+    earlier: asyncio.Future[bool] | None
+    """Set when the batch before, holding this partition, has finished (True: published)."""
+    done: asyncio.Future[bool]
+    """Set when this batch's part of the partition is published (True) or never will be."""
+
+
 class _Stage:
     """What every stage shares: publish a batch's records in order, then ack.
 
@@ -365,41 +374,46 @@ class _Stage:
         self.publish_lock = publish_lock or asyncio.Lock()
         self.flush = flush or _no_flush
         self.max_message_bytes = max_message_bytes
-        self._published: dict[TP, asyncio.Future[None]] = {}
+        self._published: dict[TP, asyncio.Future[bool]] = {}
 
-    def _queue_up(
-        self, inputs: Sequence[_Input]
-    ) -> tuple[list[asyncio.Future[None]], asyncio.Future[None]]:
-        """The batches in progress whose publication this one must wait for (they hold
-        earlier events of its partitions), and the future that says this one is done.
+    def _queue_up(self, inputs: Sequence[_Input]) -> dict[TP, _Turn]:
+        """Per partition of the batch: the batch in progress whose publication of that
+        partition this one must wait for, and the future that says this one's is done.
 
         With several batches of a stage in progress (`register_agents`), a later batch
-        may finish its work first; each partition's records still go out in offset order.
+        may finish its work first; each partition's records still go out in offset order,
+        and a partition not held up by an earlier batch is published at once.
         """
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        earlier: list[asyncio.Future[None]] = []
-        for tp in {item.tp for item in inputs}:
-            previous = self._published.get(tp)
-            if previous is not None and not previous.done() and previous not in earlier:
-                earlier.append(previous)
-            self._published[tp] = done
-        return earlier, done
+        loop = asyncio.get_running_loop()
+        turns: dict[TP, _Turn] = {}
+        for item in inputs:
+            if item.tp in turns:
+                continue
+            previous = self._published.get(item.tp)
+            turns[item.tp] = _Turn(previous, loop.create_future())
+            self._published[item.tp] = turns[item.tp].done
+        return turns
 
-    def _done(self, inputs: Sequence[_Input], done: asyncio.Future[None]) -> None:
-        done.set_result(None)
-        for tp in {item.tp for item in inputs}:
-            if self._published.get(tp) is done:
+    def _done(self, turns: Mapping[TP, _Turn]) -> None:
+        for tp, turn in turns.items():
+            if not turn.done.done():
+                turn.done.set_result(False)  # not published: later batches must not be
+            if self._published.get(tp) is turn.done:
                 del self._published[tp]
 
     async def handle(
-        self, events: Sequence[EventT[bytes]], ack: Callable[[EventT[bytes]], Awaitable[Any]]
+        self,
+        events: Sequence[EventT[bytes]],
+        ack: Callable[[EventT[bytes]], Awaitable[Any]],
+        prepared: Callable[[], None] | None = None,
     ) -> None:
         """Process `events`, publish their records in order, then ack them.
 
         Args:
             events (Sequence[EventT[bytes]]): the batch, in stream order.
             ack (Callable): acks one event (`stream.ack`), called once every record of
-                the batch is acknowledged by the broker.
+                its partition's part of the batch is acknowledged by the broker.
+            prepared (Callable | None): called once the batch's work in the pool is done.
 
         Raises:
             Exception: the broker stays unreachable or a bug; nothing of the batch is
@@ -409,13 +423,15 @@ class _Stage:
         metrics = self.metrics
         metrics.stage_events.labels(stage=self.name).inc(len(inputs))
         metrics.in_flight_events.inc(len(inputs))
-        earlier, done = self._queue_up(inputs)
+        turns = self._queue_up(inputs)
         try:
-            prepared = await self.prepare(inputs)
-            await asyncio.gather(*earlier)
+            work = await self.prepare(inputs)
+            if prepared is not None:
+                prepared()
             # Publishing and acking finish even when the worker is told to stop meanwhile:
-            # a batch is either not published at all or published and acked.
-            task = asyncio.ensure_future(self._publish_and_ack(inputs, prepared, events, ack))
+            # a partition's part of a batch is either not published at all or published
+            # and acked.
+            task = asyncio.ensure_future(self._publish(inputs, work, events, ack, turns))
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
@@ -423,8 +439,31 @@ class _Stage:
                 await task
                 raise
         finally:
-            self._done(inputs, done)
+            self._done(turns)
             metrics.in_flight_events.dec(len(inputs))
+
+    async def _publish(
+        self,
+        inputs: Sequence[_Input],
+        prepared: Any,
+        events: Sequence[EventT[bytes]],
+        ack: Callable[[EventT[bytes]], Awaitable[Any]],
+        turns: Mapping[TP, _Turn],
+    ) -> None:
+        """Publish each partition's part of the batch once the earlier batch holding
+        that partition has published its part."""
+        parts: dict[TP, list[int]] = {}
+        for index, item in enumerate(inputs):
+            parts.setdefault(item.tp, []).append(index)
+
+        async def publish(tp: TP, indexes: list[int]) -> None:
+            turn = turns[tp]
+            if turn.earlier is not None and not await turn.earlier:
+                return  # the earlier part was not published: neither is this (redelivered)
+            await self._publish_and_ack(inputs, prepared, events, ack, indexes)
+            turn.done.set_result(True)
+
+        await asyncio.gather(*(publish(tp, indexes) for tp, indexes in parts.items()))
 
     def _inputs(self, events: Sequence[EventT[bytes]]) -> list[_Input]:
         return [_internal_input(event) for event in events]
@@ -462,10 +501,12 @@ class _Stage:
         prepared: Any,
         events: Sequence[EventT[bytes]],
         ack: Callable[[EventT[bytes]], Awaitable[Any]],
+        indexes: Sequence[int],
     ) -> None:
         async with self.publish_lock:
             published: list[list[_Encoded]] = []
-            for index, item in enumerate(inputs):
+            for index in indexes:
+                item = inputs[index]
                 with current(item.event):
                     records = self.records(item, index, prepared)
                 sent = await self._publish_input(item, records)
@@ -473,11 +514,11 @@ class _Stage:
                     self.published(item, index, sent)
                 published.append(sent)
             await self.flush()
-            for event in events:
-                await ack(event)
+            for index in indexes:
+                await ack(events[index])
         now = time.time()
-        for item, records in zip(inputs, published, strict=True):
-            self.observe(item, records, now)
+        for index, records in zip(indexes, published, strict=True):
+            self.observe(inputs[index], records, now)
 
     async def _publish_input(self, item: _Input, records: list[_Encoded]) -> list[_Encoded]:
         """Publish one input's records (or its dead letter) and wait for the broker."""
@@ -624,7 +665,7 @@ class _Expiry:
 
 @dataclass(frozen=True)
 class _EnrichedBatch:
-    """What `EnrichHandler.prepare` gives a batch's publication (two batches may be in
+    """What `EnrichHandler.prepare` gives a batch's publication (several batches may be in
     progress at once, so nothing of a batch is kept on the handler)."""
 
     results: list[Enriched]
@@ -1069,33 +1110,53 @@ class LinkHandler(_Stage):
                 self.metrics.duplicates.labels(kind=kind).inc()
 
 
+MAX_BATCHES = 64
+"""Most batches of one agent in progress, waiting ones included (bounds memory)."""
+
+
 class _Batches:
-    """The batches of one agent in progress: at most `limit`; the first failure ends
-    the agent (its supervisor then stops the worker).
+    """The batches of one agent in progress: at most `limit` still in the pool, and at most
+    `MAX_BATCHES` in all; the first failure ends the agent (its supervisor then stops the
+    worker).
 
     The agent takes its next batch while earlier ones are in the pool, so the stream has
     one taker and every batch holds consecutive events; `_Stage` publishes each
-    partition's records in offset order.
+    partition's records in offset order. A batch whose NLP is done but whose partition
+    waits for an earlier batch (a long page) no longer counts against `limit`: counted,
+    such batches filled every place and stalled the stage until the long page was done.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._tasks: set[asyncio.Task[None]] = set()
+        self._working: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()
         self._agent = asyncio.current_task()
         self._error: BaseException | None = None
 
-    async def start(self, handling: Coroutine[Any, Any, None]) -> None:
-        """Start handling a batch; wait while `limit` batches are in progress."""
+    async def start(self, handling: Callable[[Callable[[], None]], Awaitable[None]]) -> None:
+        """Start handling a batch (`handling` gets the callback that says its work is
+        done); wait while `limit` batches are in the pool or `MAX_BATCHES` in progress."""
         self._raise()
-        task = asyncio.ensure_future(handling)
+        task: asyncio.Future[None] | None = None
+
+        def prepared() -> None:
+            self._working.discard(task)  # made below, before it can run
+            self._changed.set()
+
+        task = asyncio.ensure_future(handling(prepared))
         task.add_done_callback(self._finished)
         self._tasks.add(task)
-        while len(self._tasks) >= self.limit:
-            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+        self._working.add(task)
+        while len(self._working) >= self.limit or len(self._tasks) >= MAX_BATCHES:
+            self._changed.clear()
+            await self._changed.wait()
             self._raise()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._working.discard(task)
+        self._changed.set()
         if task.cancelled() or task.exception() is None or self._error is not None:
             return
         self._error = task.exception()
@@ -1174,7 +1235,7 @@ def register_agents(
                 # noack_take yields the buffered *events* and leaves acking to us
                 async for batch in concrete.noack_take(batch_size, within=within_seconds):
                     events = cast("Sequence[EventT[bytes]]", batch)
-                    await batches.start(stage.handle(events, concrete.ack))
+                    await batches.start(partial(stage.handle, events, concrete.ack))
             finally:
                 await batches.stop()
 

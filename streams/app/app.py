@@ -59,6 +59,12 @@ REBALANCE_TIMEOUT_SECONDS = 300.0
 """Time members get to finish their in-flight batch and rejoin during a rebalance."""
 
 TABLES = ("enrichments", "dedupe_entries", "claim_appearances", "linked_origins")
+
+ENRICH_BATCHES = 4
+"""Enrich batches in progress at once with at-least-once. Batches of short stories pass a
+long page's NLP turns; a batch holding a later event of the long page's partition waits
+for it, so one more in progress is not enough (measured: with 2, the stage stalled behind
+a 99 KB page and its partition-mate)."""
 """The worker's tables (bytes keys and values)."""
 
 
@@ -263,7 +269,7 @@ def build_app(
         linking=linking,
         batch_size=worker.batch_size,
         within_seconds=worker.batch_within_seconds,
-        enrich_batches=1 if worker.processing_guarantee == "exactly_once" else 2,
+        enrich_batches=1 if worker.processing_guarantee == "exactly_once" else ENRICH_BATCHES,
         before_start=lambda: _start(context, create_topics=real, start_pool=runner is None),
     )
     if faust_tables:

@@ -11,7 +11,7 @@ for the enrich stage (`streams.app.agents`), in `processes` processes. With one 
 both, every parse chunk waited behind a batch's NLP and the enrich stage then waited for
 what ingest had not yet parsed: the NLP process sat idle a third of the time.
 
-Chunks take turns in a process. The enrich stage has two batches in progress, and a
+Chunks take turns in a process. The enrich stage has several batches in progress, and a
 long page's NLP is cut into turns of `nlp_turn_chars` (its paragraphs parsed ahead into
 the process's paragraph cache), so a batch of short stories behind it waits one turn, not
 the whole page: a 99 KB page held everything behind it for 1.7 s before (p99 latency).

@@ -9,9 +9,10 @@ is created compacted.
 
 Two internal topics connect the worker's stages (`streams.app.agents`), both named
 after the app id and created by Faust: `<app_id>-parsed` (parsed stories keyed by the
-first value of their MinHash signature, as many partitions as the input, so exact
-copies meet on one partition and near copies mostly do) and `<app_id>-linking` (enriched stories keyed by article id, ONE
-partition, so one member links every article against the stream-wide state).
+first value of their MinHash signature, `parsed_partitions` partitions (16), so exact
+copies meet on one partition and near copies mostly do) and `<app_id>-linking`
+(enriched stories keyed by article id, ONE partition, so one member links every article
+against the stream-wide state).
 
 An article can be larger than Kafka's default 1 MiB message limit, and a dead letter
 keeps an input of up to `STREAMS_CORE__MAX_EVENT_BYTES` (5 MiB), so every topic the
@@ -102,7 +103,7 @@ def declare_topics(app: faust.App, topics: TopicSettings) -> Topics:
         claims=topic(topics.claims),
         dead_letters=topic(topics.dead_letters),
         claim_appearances=topic(topics.claim_appearances, compact=True),
-        parsed=topic(f"{app_id}-parsed", internal=True),
+        parsed=topic(f"{app_id}-parsed", internal=True, partitions=topics.parsed_partitions),
         linking=topic(f"{app_id}-linking", internal=True, partitions=1),
     )
 

@@ -142,3 +142,32 @@ def test_near_copies_mostly_share_the_enrich_partition_key(seed_text: str) -> No
     others = {affinity_key(fingerprint(f"Story number {i} about topic {i * 7}.", config))
               for i in range(40)}  # fmt: skip
     assert len(others) == 40
+
+
+@sync
+async def test_a_batch_publishes_the_partitions_no_earlier_batch_holds_up() -> None:
+    other = 'Mayor Ann Lee said: "The bridge reopens on Friday."'
+    held_value, short, free = await _parsed((LONG, SHORT, other))
+    await asyncio.to_thread(warm_up, CoreConfig())
+    publisher = MemoryPublisher()
+    settings = worker_settings(batch_size=8, batch_within_seconds=0.2)
+    runner = GatedRunner(settings.core)
+    tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
+    context = context_of(build_app(settings, runner=runner, publisher=publisher, tables=tables))
+    linking = context.topics.linking.get_topic_name()
+    async with context.agents["enrich"].test_context() as running:
+        held = await running.put(held_value, key=b"a", partition=0, wait=False)
+        await _wait(lambda: len(runner.bodies) == 1)
+        behind = await running.put(short, key=b"b", partition=0, wait=False)
+        passing = await running.put(free, key=b"c", partition=1, wait=False)
+        await _wait(lambda: passing.message.acked)
+        assert len(runner.bodies) == 3  # one batch of two after the held one
+        assert not behind.message.acked and not held.message.acked
+        published = [orjson.loads(s.value) for s in publisher.sent if s.topic == linking]
+        assert [p["article"]["body"] for p in published] == [other]
+        runner.release.set()
+        await _wait(lambda: held.message.acked and behind.message.acked)
+    bodies = [
+        orjson.loads(s.value)["article"]["body"] for s in publisher.sent if s.topic == linking
+    ]
+    assert bodies.index(LONG.strip()) < bodies.index(SHORT)
