@@ -465,6 +465,10 @@ class _Stage:
 
         await asyncio.gather(*(publish(tp, indexes) for tp, indexes in parts.items()))
 
+    def runs(self, events: Sequence[EventT[bytes]]) -> list[Sequence[EventT[bytes]]]:
+        """The batches a taken batch is handled as (in stream order): the whole batch."""
+        return [events]
+
     def _inputs(self, events: Sequence[EventT[bytes]]) -> list[_Input]:
         return [_internal_input(event) for event in events]
 
@@ -663,6 +667,10 @@ class _Expiry:
     watermark: dt.datetime | None = None
 
 
+STORY_OVERHEAD_BYTES = 4096
+"""A parsed story's JSON beyond its body (fingerprints, metadata): about 2–3 KB."""
+
+
 @dataclass(frozen=True)
 class _EnrichedBatch:
     """What `EnrichHandler.prepare` gives a batch's publication (several batches may be in
@@ -709,6 +717,26 @@ class EnrichHandler(_Stage):
     def recovered(self) -> None:
         """The tables were recovered (a rebalance): rescan them for retention."""
         self.needs_scan = True
+
+    def runs(self, events: Sequence[EventT[bytes]]) -> list[Sequence[EventT[bytes]]]:
+        """A long story (one that takes NLP turns) is handled as a batch of its own, so
+        that its batch-mates are published without waiting for its NLP; the runs keep
+        stream order, and each partition's records still go out in offset order."""
+        if self.config.nlp_turn_chars <= 0:
+            return [events]
+        runs: list[Sequence[EventT[bytes]]] = []
+        current: list[EventT[bytes]] = []
+        for event in events:
+            if len(event.value) <= self.config.nlp_turn_chars + STORY_OVERHEAD_BYTES:
+                current.append(event)
+                continue
+            if current:
+                runs.append(current)
+                current = []
+            runs.append([event])
+        if current:
+            runs.append(current)
+        return runs
 
     def _scan(self) -> None:
         self._expiry = {}
@@ -1235,7 +1263,8 @@ def register_agents(
                 # noack_take yields the buffered *events* and leaves acking to us
                 async for batch in concrete.noack_take(batch_size, within=within_seconds):
                     events = cast("Sequence[EventT[bytes]]", batch)
-                    await batches.start(partial(stage.handle, events, concrete.ack))
+                    for run in stage.runs(events):
+                        await batches.start(partial(stage.handle, run, concrete.ack))
             finally:
                 await batches.stop()
 

@@ -171,3 +171,25 @@ async def test_a_batch_publishes_the_partitions_no_earlier_batch_holds_up() -> N
         orjson.loads(s.value)["article"]["body"] for s in publisher.sent if s.topic == linking
     ]
     assert bodies.index(LONG.strip()) < bodies.index(SHORT)
+
+
+@sync
+async def test_a_long_story_does_not_hold_up_its_batch_mates() -> None:
+    filler = "\n\n".join(f"Paragraph {i} of the long report on the alliance." for i in range(400))
+    long_text = LONG + filler
+    long_value, short = await _parsed((long_text, SHORT))
+    assert len(long_value) > CoreConfig().nlp_turn_chars + 4096
+    await asyncio.to_thread(warm_up, CoreConfig())
+    publisher = MemoryPublisher()
+    settings = worker_settings(batch_size=8, batch_within_seconds=0.5)
+    runner = GatedRunner(settings.core)
+    tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
+    context = context_of(build_app(settings, runner=runner, publisher=publisher, tables=tables))
+    async with context.agents["enrich"].test_context() as running:
+        held = await running.put(long_value, key=b"a", partition=0, wait=False)
+        mate = await running.put(short, key=b"b", partition=1, wait=False)  # same batch
+        await _wait(lambda: mate.message.acked)
+        assert not held.message.acked
+        runner.release.set()
+        await _wait(lambda: held.message.acked)
+    assert runner.enriched == 2 and len(runner.bodies) == 2

@@ -86,7 +86,11 @@ async def test_a_crashing_input_is_dead_lettered_and_its_batch_mates_processed()
 @sync
 async def test_a_short_batch_takes_its_turn_between_a_long_ones_turns(seed_text: str) -> None:
     config = CoreConfig(nlp_turn_chars=400)
-    long_event = orjson.dumps({"url": "https://example.com/long", "text": seed_text,
+    report = "\n\n".join(  # distinct paragraphs: about 1 s of NLP in all
+        f"In district {i}, officials counted {i * 37} ballots before noon, the commission said."
+        for i in range(150)
+    )
+    long_event = orjson.dumps({"url": "https://example.com/long", "text": seed_text + report,
                                "fetched_at": "2024-10-28T00:00:00Z"})  # fmt: skip
     parsed, _ = parse_chunk([long_event, GOOD], [{}, {}], config)
     assert isinstance(parsed[0], list) and isinstance(parsed[1], list)
@@ -101,7 +105,7 @@ async def test_a_short_batch_takes_its_turn_between_a_long_ones_turns(seed_text:
 
     try:
         long_run = asyncio.ensure_future(enrich("long", parsed[0]))
-        await asyncio.sleep(0.3)  # the long batch is in its turns
+        await asyncio.sleep(0.2)  # the long batch is in its turns
         short = await enrich("short", parsed[1])
         long = await long_run
     finally:
@@ -124,3 +128,24 @@ def _bytes(outcome: Any) -> list[bytes]:
     if isinstance(outcome, Processed):
         return [encode_value(v) for v in (*outcome.articles, *outcome.claims)]
     return [encode_value(outcome)]
+
+
+@sync
+async def test_the_oldest_chunk_gets_every_other_turn() -> None:
+    from streams.app.pool import _TurnOrder
+
+    order = _TurnOrder()
+    granted: list[str] = []
+
+    async def turns(name: str, born: int, count: int) -> None:
+        for _ in range(count):  # like `_Lane._chunk`: the next turn is asked for after one ends
+            await order.acquire(born)
+            granted.append(name)
+            await asyncio.sleep(0.01)  # the turn's work; the others queue meanwhile
+            order.release()
+
+    long = asyncio.ensure_future(turns("long", 0, 3))
+    await asyncio.sleep(0)  # the long chunk (the oldest) has the process
+    shorts = [asyncio.ensure_future(turns(n, b, 1)) for n, b in (("a", 1), ("b", 2), ("c", 3))]
+    await asyncio.gather(long, *shorts)
+    assert granted == ["long", "a", "long", "b", "long", "c"]
