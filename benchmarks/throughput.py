@@ -580,6 +580,11 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts to run")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--rates-from",
+        type=Path,
+        help="latency runs only, at the sustained rates of this earlier result (its runs kept)",
+    )
     parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
 
@@ -595,11 +600,15 @@ def main() -> None:
         tmp = broker.data_dir / "bench"
         tmp.mkdir(exist_ok=True)
         runs: dict[str, dict[str, Any]] = {}
-        if not args.skip_naive:
+        if args.rates_from:
+            earlier = json.loads(args.rates_from.read_text())
+            runs = {run["name"]: run for run in earlier["runs"]}
+            result["throughput_from"] = earlier["date"]
+        elif not args.skip_naive:
             naive_load = workload[: args.naive_events] if args.naive_events else workload
             runs["naive-1"] = throughput_run(broker, tmp, naive_load, workers=1, naive=True)
             print(json.dumps(runs["naive-1"]), file=sys.stderr)
-        for workers in (int(w) for w in args.workers.split(",")):
+        for workers in (int(w) for w in args.workers.split(",") if not args.rates_from):
             run = throughput_run(broker, tmp, workload, workers=workers, naive=False)
             runs[run["name"]] = run
             print(json.dumps(run), file=sys.stderr)
