@@ -91,7 +91,7 @@ def test_build_app_configures_faust_without_connecting() -> None:
     assert topics.claims.partitions == settings.topics.partitions
     assert topics.claim_appearances.config["cleanup.policy"] == "compact"
     assert topics.parsed.get_topic_name() == f"{settings.worker.app_id}-parsed"
-    assert topics.parsed.partitions == settings.topics.partitions
+    assert topics.parsed.partitions == settings.topics.parsed_partitions == 16
     assert topics.linking.partitions == 1
     assert set(app.tables) == {
         "enrichments",
