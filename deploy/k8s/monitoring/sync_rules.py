@@ -62,7 +62,7 @@ def prometheus_rule(groups: list[dict[str, Any]]) -> dict[str, Any]:
 def render(alerts: Path = ALERTS) -> str:
     """The text of prometheusrule.yaml for the rule file `alerts`."""
     groups = yaml.safe_load(alerts.read_text(encoding="utf-8"))["groups"]
-    body = yaml.dump(
+    body: str = yaml.dump(
         prometheus_rule(groups), Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True
     )
     return HEADER + body
