@@ -89,6 +89,11 @@ class WorkerContext:
         """The first stage's agent (on the input topic)."""
         return self.agents["ingest"]
 
+    @property
+    def ready(self) -> bool:
+        """Joined the consumer group and the NLP pool has loaded the model (`/readyz`)."""
+        return self.joined and self.pool.ready
+
 
 _CONTEXTS: weakref.WeakKeyDictionary[faust.App, WorkerContext] = weakref.WeakKeyDictionary()
 
@@ -261,6 +266,7 @@ def build_app(
         settings, topics, metrics, pool, ingest, enrich, linking, tables, publish_lock=lock
     )
     _CONTEXTS[app] = context
+    metrics.ready.set_function(lambda: float(context.ready))
     context.agents = register_agents(
         app,
         topics,

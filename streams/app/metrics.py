@@ -138,6 +138,12 @@ class Metrics:
             "Seconds the last NLP pool process took to load the spaCy model.",
             registry=r,
         )
+        self.ready = Gauge(
+            "streams_ready",
+            "1 while the worker is ready (joined its consumer group, NLP model loaded), "
+            "as GET /readyz answers; else 0.",
+            registry=r,
+        )
         self.pool_restarts = Counter(
             "streams_pool_restarts",
             "Times the NLP process pool broke and was recreated.",

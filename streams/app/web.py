@@ -37,6 +37,6 @@ def register_pages(app: faust.App, context: WorkerContext) -> None:
             "model_loaded": context.pool.ready,
             "rebalancing": bool(app.rebalancing),
         }
-        ready = context.joined and context.pool.ready
+        ready = context.ready
         body["status"] = "ready" if ready else "not ready"
         return self.json(body, status=200 if ready else 503)

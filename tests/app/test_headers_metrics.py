@@ -101,3 +101,13 @@ def test_build_app_configures_faust_without_connecting() -> None:
     }
     assert app.tables["linked_origins"].partitions == 1
     assert app.tables["dedupe_entries"].partitions == 1
+
+
+def test_ready_gauge_says_what_readyz_says() -> None:
+    """`streams_ready` (for alerting) is 0 until the worker joined and the model loaded; the
+    real worker's 1 is checked in tests/app/test_worker_kafka.py."""
+    context = context_of(build_app(worker_settings()))
+    assert "streams_ready 0.0" in context.metrics.exposition().decode()
+    context.joined = True  # the NLP pool has not loaded the model yet
+    assert not context.ready
+    assert "streams_ready 0.0" in context.metrics.exposition().decode()

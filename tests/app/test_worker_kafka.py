@@ -315,6 +315,7 @@ def test_end_to_end_seed_and_html_page_bad_inputs_metrics_and_sigterm(
         == duplicates
     )
     assert worker.get("/healthz")[0] == 200
+    assert _metric(text, "streams_ready") == 1  # /readyz said ready (start_worker waits)
 
     # SIGTERM: exits cleanly and every input offset is committed for the group
     assert worker.terminate() == 0, worker.tail()
