@@ -1152,6 +1152,9 @@ class _Batches:
     partition's records in offset order. A batch whose NLP is done but whose partition
     waits for an earlier batch (a long page) no longer counts against `limit`: counted,
     such batches filled every place and stalled the stage until the long page was done.
+    With `limit` 1 (ingest, linking, and enrich under exactly-once) a batch is taken only
+    after the previous one is published: their handlers keep per-batch state (linking)
+    and transactions need whole batches in order.
     """
 
     def __init__(self, limit: int) -> None:
@@ -1169,6 +1172,8 @@ class _Batches:
         task: asyncio.Future[None] | None = None
 
         def prepared() -> None:
+            if self.limit == 1:
+                return  # one at a time: the next batch waits for this one's publication
             self._working.discard(task)  # made below, before it can run
             self._changed.set()
 

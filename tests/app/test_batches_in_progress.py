@@ -193,3 +193,42 @@ async def test_a_long_story_does_not_hold_up_its_batch_mates() -> None:
         runner.release.set()
         await _wait(lambda: held.message.acked)
     assert runner.enriched == 2 and len(runner.bodies) == 2
+
+
+@sync
+async def test_one_batch_at_a_time_waits_for_publication_not_only_for_the_pool() -> None:
+    from streams.app.agents import _Batches
+
+    publishing = asyncio.Event()
+    log: list[str] = []
+
+    async def first(prepared: Any) -> None:
+        prepared()  # the pool work is done ...
+        log.append("first prepared")
+        await publishing.wait()  # ... but the batch is still being published
+        log.append("first published")
+
+    async def second(prepared: Any) -> None:
+        log.append("second started")
+
+    cases = (
+        (1, ["first prepared", "first published", "second started"]),
+        (2, ["first prepared", "second started", "first published"]),
+    )
+    for limit, expected in cases:
+        log.clear()
+        publishing.clear()
+
+        async def agent(limit: int = limit) -> None:  # takes batches one after the other
+            batches = _Batches(limit)
+            await batches.start(first)
+            await batches.start(second)
+            await publishing.wait()
+            await asyncio.sleep(0.01)  # the first batch finishes its publication
+            await batches.stop()
+
+        running = asyncio.ensure_future(agent())
+        await asyncio.sleep(0.05)
+        publishing.set()
+        await running
+        assert log == expected
