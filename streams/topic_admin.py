@@ -25,7 +25,14 @@ from streams.errors import StreamsError
 from streams.kafka_client import client_options
 from streams.kafka_io import KafkaUnavailableError
 from streams.settings import KafkaSettings
-from streams.topic_plan import TopicPlan, TopicState, check_plans, plan_topic, plan_topics
+from streams.topic_plan import (
+    TopicPlan,
+    TopicState,
+    check_plans,
+    plan_topic,
+    plan_topics,
+    topics_count,
+)
 from streams.topic_specs import TopicSpec
 
 REQUEST_TIMEOUT_MS = 30_000
@@ -135,7 +142,7 @@ async def _execute(
 ) -> None:
     creates = [p.spec for p in plans if p.create]
     if creates:
-        say(f"creating {len(creates)} topics")
+        say(f"creating {topics_count(len(creates))}")
         response = await admin.create_topics(
             [
                 NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
@@ -146,7 +153,7 @@ async def _execute(
         _check("creating topic", response.topic_errors, name_at=0, code_at=1, message_at=2)
     grows = [p for p in plans if p.add_partitions]
     if grows:
-        say(f"adding partitions to {len(grows)} topics")
+        say(f"adding partitions to {topics_count(len(grows))}")
         try:
             await admin.create_partitions(
                 {p.spec.name: NewPartitions(p.spec.partitions) for p in grows},
@@ -158,7 +165,7 @@ async def _execute(
             ) from error
     alters = [p for p in plans if p.config_changes]
     if alters:
-        say(f"setting configs of {len(alters)} topics")
+        say(f"setting configs of {topics_count(len(alters))}")
         responses = await admin.alter_configs(
             [
                 ConfigResource(ConfigResourceType.TOPIC, p.spec.name, p.alter_configs())
@@ -169,7 +176,7 @@ async def _execute(
             _check("setting the configs of", response.resources, name_at=3, code_at=0, message_at=1)
     changed = [p for p in plans if not p.up_to_date]
     if changed:
-        say(f"waiting until the cluster shows the changes of {len(changed)} topics")
+        say(f"waiting until the cluster shows the changes of {topics_count(len(changed))}")
         await _wait_until_applied(admin, changed)
 
 
@@ -202,7 +209,7 @@ async def apply_topics(
     try:
         try:
             await admin.start()
-            say(f"reading {len(specs)} topics from {kafka.bootstrap_servers}")
+            say(f"reading {topics_count(len(specs))} from {kafka.bootstrap_servers}")
             plans = plan_topics(specs, await _describe(admin, [s.name for s in specs]))
             check_plans(plans)
             if not dry_run:

@@ -44,6 +44,37 @@ class TopicState:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A change Kafka (or this command) cannot make: fewer partitions, other replication.
+
+    Args:
+        what (str): "partitions" or "replication".
+        current (int): what the topic has.
+        desired (int): what the settings ask for.
+        setting (str | None): the variable that would keep the current value.
+    """
+
+    what: str
+    current: int
+    desired: int
+    setting: str | None
+
+    def reason(self) -> str:
+        """Why it cannot be done, and what to do instead."""
+        keep = f"set {self.setting}={self.current}" if self.setting else "keep it"
+        if self.what == "partitions":
+            return (
+                f"cannot shrink from {self.current} to {self.desired} partitions: Kafka "
+                f"cannot remove partitions ({keep}, or recreate the topic)"
+            )
+        return (
+            f"cannot change replication factor {self.current} to {self.desired}: that needs "
+            f"a partition reassignment (kafka-reassign-partitions.sh), which this command "
+            f"does not do ({keep})"
+        )
+
+
+@dataclass(frozen=True)
 class ConfigChange:
     """One config to set: its current effective value (None if unknown) and the new one."""
 
@@ -60,13 +91,18 @@ class TopicPlan:
         spec (TopicSpec): the desired state.
         current (TopicState | None): the cluster's state (None: the topic is missing).
         config_changes (tuple[ConfigChange, ...]): configs that differ.
-        refusal (str | None): why the change cannot be made, if it cannot.
+        refusals (tuple[Refusal, ...]): what cannot be done, if anything.
     """
 
     spec: TopicSpec
     current: TopicState | None
     config_changes: tuple[ConfigChange, ...] = ()
-    refusal: str | None = None
+    refusals: tuple[Refusal, ...] = ()
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the topic cannot be brought to its spec (None when it can)."""
+        return "; ".join(r.reason() for r in self.refusals) or None
 
     @property
     def create(self) -> bool:
@@ -129,27 +165,22 @@ def _normalized(name: str, value: str | None) -> str | None:
     return value
 
 
-def _refusal(spec: TopicSpec, current: TopicState) -> str | None:
-    problems = []
+def _refusals(spec: TopicSpec, current: TopicState) -> tuple[Refusal, ...]:
+    refusals = []
     if current.partitions > spec.partitions:
-        fix = (
-            f"set {spec.partitions_setting}={current.partitions}"
-            if spec.partitions_setting
-            else "keep it"
-        )
-        problems.append(
-            f"{spec.name!r} has {current.partitions} partitions, the settings ask for "
-            f"{spec.partitions} and Kafka cannot remove partitions ({fix}, or recreate "
-            "the topic)"
+        refusals.append(
+            Refusal("partitions", current.partitions, spec.partitions, spec.partitions_setting)
         )
     if current.replication_factor != spec.replication_factor:
-        problems.append(
-            f"{spec.name!r} has replication factor {current.replication_factor}, the "
-            f"settings ask for {spec.replication_factor}; changing it needs a partition "
-            "reassignment (kafka-reassign-partitions.sh), which this command does not do "
-            f"(or set STREAMS_TOPICS__REPLICATION_FACTOR={current.replication_factor})"
+        refusals.append(
+            Refusal(
+                "replication",
+                current.replication_factor,
+                spec.replication_factor,
+                "STREAMS_TOPICS__REPLICATION_FACTOR",
+            )
         )
-    return "; ".join(problems) or None
+    return tuple(refusals)
 
 
 def plan_topic(spec: TopicSpec, current: TopicState | None) -> TopicPlan:
@@ -161,7 +192,7 @@ def plan_topic(spec: TopicSpec, current: TopicState | None) -> TopicPlan:
         for name, desired in sorted(spec.configs.items())
         if _normalized(name, current.configs.get(name)) != _normalized(name, desired)
     )
-    return TopicPlan(spec, current, changes, _refusal(spec, current))
+    return TopicPlan(spec, current, changes, _refusals(spec, current))
 
 
 def plan_topics(specs: Sequence[TopicSpec], existing: Mapping[str, TopicState]) -> list[TopicPlan]:
@@ -173,23 +204,33 @@ def check_plans(plans: Sequence[TopicPlan]) -> None:
     """Refuse the whole plan when any topic asks for what Kafka cannot do.
 
     Raises:
-        TopicRefusedError: one line naming every refused topic; nothing may be changed.
+        TopicRefusedError: one line, topics grouped by refusal; nothing may be changed.
     """
-    refusals = [plan.refusal for plan in plans if plan.refusal]
-    if refusals:
-        raise TopicRefusedError("; ".join(refusals) + "; nothing was changed")
+    grouped: dict[Refusal, list[str]] = {}
+    for plan in plans:
+        for refusal in plan.refusals:
+            grouped.setdefault(refusal, []).append(plan.spec.name)
+    if grouped:
+        problems = [f"{', '.join(names)}: {r.reason()}" for r, names in grouped.items()]
+        raise TopicRefusedError("; ".join(problems) + "; nothing was changed")
+
+
+def topics_count(count: int) -> str:
+    """`1 topic`, `12 topics`."""
+    return f"{count} topic{'' if count == 1 else 's'}"
 
 
 def summary(plans: Sequence[TopicPlan], *, dry_run: bool = False) -> str:
-    """`13 topics: 2 created, 1 changed, 10 up to date` (or `all 13 topics up to date`)."""
+    """`12 topics: 2 created, 1 changed, 9 up to date` (or `all 12 topics up to date`)."""
     created = sum(plan.create for plan in plans)
     current = sum(plan.up_to_date for plan in plans)
     changed = len(plans) - created - current
+    total = topics_count(len(plans))
     if current == len(plans):
-        return f"all {len(plans)} topics up to date"
+        return f"all {total} up to date"
     if dry_run:
         return (
-            f"{len(plans)} topics: {created} to create, {changed} to change, "
-            f"{current} up to date (dry run: nothing changed)"
+            f"{total}: {created} to create, {changed} to change, {current} up to date "
+            "(dry run: nothing changed)"
         )
-    return f"{len(plans)} topics: {created} created, {changed} changed, {current} up to date"
+    return f"{total}: {created} created, {changed} changed, {current} up to date"

@@ -78,17 +78,31 @@ def test_shrinking_or_changing_replication_is_refused_for_the_whole_plan() -> No
         {"articles": _state(6, 3), "claims": TopicState("claims", 4, 1, {})},
     )
     refusal = plans[0].refusal or ""
-    assert "has 6 partitions" in refusal and "STREAMS_TOPICS__PARTITIONS=6" in refusal
-    assert "replication factor 3" in refusal
+    assert "cannot shrink from 6 to 4 partitions" in refusal
+    assert "set STREAMS_TOPICS__PARTITIONS=6" in refusal
+    assert "cannot change replication factor 3 to 1" in refusal
+    assert plans[0].describe().startswith("articles: refused: cannot shrink")
     assert plans[1].up_to_date
     with pytest.raises(TopicRefusedError, match="nothing was changed") as raised:
         check_plans(plans)
     assert "\n" not in str(raised.value)
+    assert str(raised.value).startswith("articles: cannot shrink")
+
+
+def test_refusals_are_grouped_into_one_line() -> None:
+    specs = [TopicSpec(name, 2, 1, {}, Role.OUTPUT, "STREAMS_TOPICS__PARTITIONS") for name in "ab"]
+    states = {name: TopicState(name, 4, 1, {}) for name in "ab"}
+    with pytest.raises(TopicRefusedError) as raised:
+        check_plans(plan_topics(specs, states))
+    assert str(raised.value) == (
+        "a, b: cannot shrink from 4 to 2 partitions: Kafka cannot remove partitions "
+        "(set STREAMS_TOPICS__PARTITIONS=4, or recreate the topic); nothing was changed"
+    )
 
 
 def test_summary_says_up_to_date_when_nothing_is_to_do() -> None:
     current = _state(cleanup_policy="compact", max_message_bytes="8388608")
-    assert summary([plan_topic(SPEC, current)]) == "all 1 topics up to date"
+    assert summary([plan_topic(SPEC, current)]) == "all 1 topic up to date"
     plans = [plan_topic(SPEC, None), plan_topic(SPEC, current), plan_topic(SPEC, _state())]
     assert summary(plans) == "3 topics: 1 created, 1 changed, 1 up to date"
     assert "dry run" in summary(plans, dry_run=True)
