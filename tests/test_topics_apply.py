@@ -28,7 +28,7 @@ from streams.topic_admin import apply_topics
 from streams.topic_plan import TopicPlan, TopicRefusedError
 from streams.topic_specs import service_topics
 from tests.conftest import REPO_ROOT
-from tests.kafka_fixtures import run_async
+from tests.kafka_fixtures import create_topic, run_async
 
 STREAMS = [sys.executable, "-m", "streams.cli"]
 DAY_MS = 24 * 3600 * 1000
@@ -252,6 +252,21 @@ def test_shrink_or_replication_change_is_refused_and_nothing_changes(
     with pytest.raises(TopicRefusedError, match="replication factor 1"):
         _apply(replicated)
     assert _observe_all(settings) == before
+
+
+@pytest.mark.kafka
+@pytest.mark.timeout(120)
+def test_a_topic_made_with_broker_defaults_is_compacted(make_settings: SettingsFactory) -> None:
+    """Today's deployments: `articles` created earlier without configs."""
+    settings = make_settings()
+    articles = service_topics(settings).articles
+    run_async(create_topic(settings.kafka, articles.name, 2, {}))
+    plans = {plan.spec.name: plan for plan in _apply(settings)}
+    line = plans[articles.name].describe()  # "was" max.message.bytes: the broker's default
+    assert line.startswith(f"{articles.name}: set cleanup.policy=compact (was delete), ")
+    assert "max.message.bytes=8388608 (was " in line
+    configs = _observe_all(settings)[articles.name].configs
+    assert (configs["cleanup.policy"], configs["max.message.bytes"]) == ("compact", "8388608")
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
