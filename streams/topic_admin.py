@@ -9,6 +9,8 @@ and TLS included).
 aiokafka's admin client has no incremental alter (`IncrementalAlterConfigs`), so configs
 are set with `AlterConfigs`, which replaces a topic's overrides as a whole: the request
 carries the topic's current overrides plus the desired values (`TopicPlan.alter_configs`).
+An override someone sets between the read and the alter (or one the broker does not show
+yet: configs become visible about a second after they are set) would be lost.
 """
 
 from __future__ import annotations
