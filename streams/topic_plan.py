@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from streams.errors import StreamsError
 from streams.topic_specs import TopicSpec
@@ -48,13 +49,13 @@ class Refusal:
     """A change Kafka (or this command) cannot make: fewer partitions, other replication.
 
     Args:
-        what (str): "partitions" or "replication".
+        what (Literal): "partitions" or "replication".
         current (int): what the topic has.
         desired (int): what the settings ask for.
         setting (str | None): the variable that would keep the current value.
     """
 
-    what: str
+    what: Literal["partitions", "replication"]
     current: int
     desired: int
     setting: str | None
