@@ -341,6 +341,81 @@ def broker(data_dir: Path, port: int) -> None:
         local.stop()
 
 
+@cli.group("topics")
+def topics_group() -> None:
+    """Topic definitions as code: show, plan and apply the topics the service uses.
+
+    The specs come from the STREAMS_TOPICS__* and STREAMS_WORKER__APP_ID settings: input,
+    outputs, the internal stage topics and the tables' changelogs, with their partitions,
+    replication and configs (compaction, retention, max.message.bytes). The worker
+    creates missing topics from the same specs; `apply` also fixes existing ones.
+    """
+
+
+@topics_group.command("show")
+def topics_show() -> None:
+    """Print the desired topics, one line each (no broker needed)."""
+    from streams.topic_specs import service_topics
+
+    for spec in service_topics(_settings()).all():
+        configs = " ".join(f"{k}={v}" for k, v in sorted(spec.configs.items()))
+        click.echo(
+            f"{spec.name}\t{spec.role}\tpartitions={spec.partitions}\t"
+            f"replication={spec.replication_factor}\t{configs}"
+        )
+
+
+def _apply_topics(dry_run: bool) -> None:
+    import asyncio
+
+    from streams.topic_admin import apply_topics
+    from streams.topic_plan import summary
+    from streams.topic_specs import service_topics
+
+    settings = _settings()
+    specs = service_topics(settings).all()
+    try:
+        plans = asyncio.run(
+            apply_topics(
+                specs,
+                settings.kafka,
+                dry_run=dry_run,
+                progress=lambda line: click.echo(line, err=True),
+            )
+        )
+    except StreamsError as error:
+        _fail(str(error))
+    for plan in plans:
+        click.echo(plan.describe(dry_run=dry_run))
+    click.echo(summary(plans, dry_run=dry_run), err=True)
+
+
+@topics_group.command("apply")
+@click.option("--dry-run", is_flag=True, help="Only print what would change (= `topics plan`).")
+def topics_apply(dry_run: bool) -> None:
+    """Create missing topics, add partitions, set configs that differ.
+
+    Prints one line per topic with what was done ("up to date" when nothing); progress
+    and a summary go to stderr. Refuses, changing nothing and exiting 1, when a topic
+    has more partitions than the settings ask for or another replication factor (Kafka
+    cannot remove partitions; replication needs a reassignment). Adding partitions to a
+    keyed topic sends a key's new records to another partition than its old ones.
+    Configs the service does not manage are kept. Needs KAFKA_BOOTSTRAP_SERVERS (and the
+    KAFKA_* security settings, as the worker).
+    """
+    _apply_topics(dry_run)
+
+
+@topics_group.command("plan")
+def topics_plan() -> None:
+    """Print what `streams topics apply` would do, changing nothing.
+
+    One line per topic ("would create", "would add partitions", "would set", "up to
+    date"); exit 1 when the apply would be refused. Needs KAFKA_BOOTSTRAP_SERVERS.
+    """
+    _apply_topics(dry_run=True)
+
+
 @cli.group("eval")
 def eval_group() -> None:
     """Score the pipeline on the development data sets and time it.

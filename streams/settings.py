@@ -9,6 +9,7 @@ masked in every dump, log and error message.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +21,7 @@ from streams.core.records import TopicNames
 
 
 class TopicSettings(BaseModel):
-    """Topic names and layout (input and outputs)."""
+    """Topic names, layout and retention (`streams.topic_specs` turns them into specs)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -40,6 +41,19 @@ class TopicSettings(BaseModel):
         "behind a long page; not tied to the input's.",
     )
     replication_factor: int = Field(default=1, ge=1)
+    input_retention: timedelta = Field(
+        default=timedelta(days=7),
+        gt=timedelta(0),
+        description="How long the input (and the internal stage topics) keep records "
+        "(retention.ms): how long a stopped worker can be down and still catch up, or "
+        "input be reprocessed. ISO 8601 duration, e.g. P7D.",
+    )
+    dead_letters_retention: timedelta = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="How long dead letters are kept (retention.ms): longer than the "
+        "input, so rejected events can be triaged after the fact.",
+    )
 
     def outputs(self) -> TopicNames:
         """The output topic names as the core uses them."""

@@ -45,6 +45,7 @@ from streams.app.web import register_pages
 from streams.kafka_client import BrokerNotConfiguredError, ssl_context
 from streams.models import SCHEMA_VERSION
 from streams.settings import KafkaSettings, Settings
+from streams.topic_specs import TABLES, service_topics
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,11 @@ this is the longest gap tolerated anyway before the member is considered stuck."
 REBALANCE_TIMEOUT_SECONDS = 300.0
 """Time members get to finish their in-flight batch and rejoin during a rebalance."""
 
-TABLES = ("enrichments", "dedupe_entries", "claim_appearances", "linked_origins")
-
 ENRICH_BATCHES = 4
 """Enrich batches in progress at once with at-least-once. Batches of short stories pass a
 long page's NLP turns; a batch holding a later event of the long page's partition waits
 for it, so one more in progress is not enough (measured: with 2, the stage stalled behind
 a 99 KB page and its partition-mate)."""
-"""The worker's tables (bytes keys and values)."""
 
 
 @dataclass
@@ -212,16 +210,18 @@ def build_app(
         on_queue_depth=metrics.pool_queue_depth.set,
         on_restart=metrics.pool_restarts.inc,
     )
-    topics = declare_topics(app, settings.topics)
+    specs = service_topics(settings)
+    topics = declare_topics(app, specs)
     faust_tables: dict[str, Any] = {}
     if tables is None:
-        partitions = {"enrichments": topics.parsed.partitions}
         for name in TABLES:
+            changelog = specs.changelogs[name]  # partitioned like the topic updating it
             faust_tables[name] = app.Table(
                 name,
                 key_type=bytes,
                 value_type=bytes,
-                partitions=partitions.get(name, 1),
+                partitions=changelog.partitions,
+                extra_topic_configs=dict(changelog.configs),
                 help=f"streams {name} (see streams.app.agents)",
             )
         tables = faust_tables

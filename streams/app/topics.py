@@ -1,11 +1,11 @@
-"""Topic declarations: names, partitions and replication from `TopicSettings`.
+"""Topic declarations on the Faust app, from `streams.topic_specs` (the one source).
 
 Keys and values are raw bytes (`raw` codec): values are the JSON bytes of
 `streams.models` records made by `streams.core.encode_value`, keys the record keys
-(`article_id`, `claim_id`, the input's key for dead letters), so the outputs can be
-compacted by a downstream operator. The topics keep the broker's default cleanup
-policy (delete), except `claim-appearances` (a running aggregate per claim id), which
-is created compacted.
+(`article_id`, `claim_id`, the input's key for dead letters). Names, partitions,
+replication and configs (compaction, retention, `max.message.bytes`) come from
+`service_topics(settings)`, the specs `streams topics apply` applies, so a topic the
+worker creates at start is one `apply` finds up to date.
 
 Two internal topics connect the worker's stages (`streams.app.agents`), both named
 after the app id and created by Faust: `<app_id>-parsed` (parsed stories keyed by the
@@ -26,10 +26,16 @@ from dataclasses import dataclass
 
 import faust
 
-from streams.settings import TopicSettings
+from streams.topic_specs import MAX_MESSAGE_BYTES, ServiceTopics, TopicSpec
 
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024
-"""`max.message.bytes` of the topics the service creates."""
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_REQUEST_BYTES",
+    "RECORD_OVERHEAD_BYTES",
+    "Topics",
+    "declare_topics",
+    "ensure_topics",
+]
 
 MAX_REQUEST_BYTES = MAX_MESSAGE_BYTES + 64 * 1024
 """Producer `max_request_size`: one record of `MAX_MESSAGE_BYTES` plus its framing."""
@@ -59,52 +65,42 @@ class Topics:
         return (self.input, *self.outputs(), self.parsed, self.linking)
 
 
-def declare_topics(app: faust.App, topics: TopicSettings) -> Topics:
-    """Declare the input, output and dead-letter topics on `app` (nothing connects).
+def declare_topics(app: faust.App, specs: ServiceTopics) -> Topics:
+    """Declare the input, output and internal topics on `app` from their specs.
 
-    The input and the internal stage topics are declared `internal`, so Faust creates
-    them (when missing) before it subscribes; `ensure_topics` creates the outputs at
-    start-up.
+    Nothing connects. The input and the internal stage topics are declared `internal`,
+    so Faust creates them (when missing) before it subscribes; `ensure_topics` creates
+    the outputs at start-up.
 
     Args:
         app (faust.App): the app.
-        topics (TopicSettings): names, partitions and replication factor.
+        specs (ServiceTopics): the topics' specs (`streams.topic_specs.service_topics`).
 
     Returns:
         Topics: the declared topics.
     """
 
-    def topic(
-        name: str,
-        *,
-        internal: bool = False,
-        partitions: int = topics.partitions,
-        compact: bool = False,
-    ) -> faust.TopicT:
-        config = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
-        if compact:
-            config["cleanup.policy"] = "compact"
+    def topic(spec: TopicSpec, *, internal: bool = False) -> faust.TopicT:
         return app.topic(
-            name,
+            spec.name,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
-            partitions=partitions,
-            replicas=topics.replication_factor,
-            config=config,
+            partitions=spec.partitions,
+            replicas=spec.replication_factor,
+            config=dict(spec.configs),
             internal=internal,
         )
 
-    app_id = app.conf.id
     return Topics(
-        input=topic(topics.input, internal=True),
-        articles=topic(topics.articles),
-        claims=topic(topics.claims),
-        dead_letters=topic(topics.dead_letters),
-        claim_appearances=topic(topics.claim_appearances, compact=True),
-        parsed=topic(f"{app_id}-parsed", internal=True, partitions=topics.parsed_partitions),
-        linking=topic(f"{app_id}-linking", internal=True, partitions=1),
+        input=topic(specs.input, internal=True),
+        articles=topic(specs.articles),
+        claims=topic(specs.claims),
+        dead_letters=topic(specs.dead_letters),
+        claim_appearances=topic(specs.claim_appearances),
+        parsed=topic(specs.parsed, internal=True),
+        linking=topic(specs.linking, internal=True),
     )
 
 
