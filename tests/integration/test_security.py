@@ -382,3 +382,50 @@ def test_password_absent_from_errors_and_broker_repr(tmp_path: Path) -> None:
     broker = LocalKafka(tmp_path / "kafka", sasl_ssl=listener)
     for text in (repr(listener), str(listener), repr(broker), listener.redact(f"x {SECRET} y")):
         assert SECRET not in text, text
+
+
+# --- the secured local broker itself --------------------------------------------------------
+
+
+def test_scram_users_must_fit_the_storage_tool_syntax(tmp_path: Path) -> None:
+    from streams.localkafka import LocalKafkaError, SaslSslListener
+
+    files = {"certfile": tmp_path / "c", "keyfile": tmp_path / "k", "cafile": tmp_path / "ca"}
+    with pytest.raises(LocalKafkaError, match="password of SCRAM user 'bob'") as caught:
+        SaslSslListener(users={"bob": SecretStr("a,b]")}, **files)
+    assert "a,b]" not in str(caught.value)
+    with pytest.raises(LocalKafkaError, match="at least one SCRAM user"):
+        SaslSslListener(users={}, **files)
+    listener = SaslSslListener(users={"bob": SecretStr(SECRET)}, **files)
+    assert listener.add_scram_arguments() == [
+        "--add-scram",
+        f"SCRAM-SHA-512=[name=bob,password={SECRET}]",
+    ]
+
+
+@pytest.mark.kafka
+def test_data_dir_formatted_without_users_is_refused(
+    sasl_ssl_broker: LocalKafka, tmp_path: Path
+) -> None:
+    """Users are created at format time only: reusing a plain data dir fails clearly."""
+    from streams.localkafka import BrokerStartError
+
+    listener = sasl_ssl_broker.sasl_ssl
+    assert listener is not None
+    data = tmp_path / "kafka"
+    (data / "logs").mkdir(parents=True)
+    (data / "logs" / "meta.properties").write_text("version=1\n")  # formatted, no users
+    with pytest.raises(BrokerStartError, match=f"without SCRAM user.*{SCRAM_USER}.*new data dir"):
+        LocalKafka(data, sasl_ssl=listener).start()
+
+
+@pytest.mark.kafka
+def test_secured_broker_restarts_with_its_users(sasl_ssl_broker: LocalKafka) -> None:
+    """Last in the module: a restart keeps the SCRAM users, the ports and TLS."""
+    port = sasl_ssl_broker.port
+    sasl_ssl_broker.restart()
+    assert sasl_ssl_broker.port == port
+    good = sasl_ssl_broker.client_settings()
+    assert run_async(security_problem(good)) is None
+    wrong = good.model_copy(update={"sasl_password": SecretStr("not-the-password")})
+    assert isinstance(run_async(security_problem(wrong)), KafkaAuthenticationError)
