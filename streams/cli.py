@@ -60,7 +60,7 @@ def _wait_for_broker(settings: Settings) -> None:
         try:
             await check_broker(settings.kafka)
         except KafkaUnavailableError:  # the broker may have come up meanwhile, and refused us
-            if (refused := await security_problem(settings.kafka)) is not None:
+            if (refused := await security_problem(settings.kafka, after_failure=True)) is not None:
                 raise refused from None
             raise
 
@@ -77,7 +77,7 @@ def _connection_failed(settings: Settings, error: StreamsError) -> NoReturn:
     if isinstance(error, KafkaUnavailableError) and settings.kafka.bootstrap_servers:
         refused: StreamsError | None
         try:
-            refused = asyncio.run(security_problem(settings.kafka))
+            refused = asyncio.run(security_problem(settings.kafka, after_failure=True))
         except StreamsError as problem:
             refused = problem
         if refused is not None:

@@ -65,3 +65,15 @@ class KafkaTLSError(KafkaSecurityError):
         where = f" with the broker at bootstrap {bootstrap}" if bootstrap else ""
         super().__init__(f"TLS failed{where} ({reason}); {hint}")
         self.bootstrap = bootstrap
+
+
+class KafkaProtocolError(KafkaSecurityError):
+    """The broker took the TCP connection but closed it before a session was set up."""
+
+    def __init__(self, *, bootstrap: str, protocol: str) -> None:
+        super().__init__(
+            f"the broker at bootstrap {bootstrap} closed the connection before a {protocol} "
+            f"session was set up; check KAFKA_SECURITY_PROTOCOL (does that listener speak "
+            f"{protocol}?) and KAFKA_BOOTSTRAP_SERVERS"
+        )
+        self.bootstrap = bootstrap

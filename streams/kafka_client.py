@@ -15,6 +15,7 @@ from typing import Any
 from streams.errors import (
     KafkaAuthenticationError,
     KafkaMechanismError,
+    KafkaProtocolError,
     KafkaSecurityError,
     KafkaTLSError,
     StreamsError,
@@ -108,7 +109,7 @@ def client_options(kafka: KafkaSettings) -> dict[str, Any]:
 
 
 async def security_problem(
-    kafka: KafkaSettings, *, timeout: float = PROBE_TIMEOUT_SECONDS
+    kafka: KafkaSettings, *, timeout: float = PROBE_TIMEOUT_SECONDS, after_failure: bool = False
 ) -> KafkaSecurityError | None:
     """Why the brokers refuse us, found by connecting to each bootstrap server directly.
 
@@ -119,11 +120,15 @@ async def security_problem(
     Args:
         kafka (KafkaSettings): the cluster and its security settings.
         timeout (float): seconds per bootstrap server. Defaults to PROBE_TIMEOUT_SECONDS.
+        after_failure (bool): the clients already failed, so a server that takes the TCP
+            connection and then drops it is reported as a protocol mismatch (TLS to a
+            plain listener, or the reverse); before that it may just be restarting.
+            Defaults to False.
 
     Returns:
         KafkaSecurityError | None: the refusal, or None when a server accepted us, none
             answered (down, or not yet up: the caller's retries decide), or the protocol
-            is PLAINTEXT.
+            is PLAINTEXT and the clients have not failed yet.
 
     Raises:
         BrokerNotConfiguredError, KafkaTLSError: as `client_options`.
@@ -132,8 +137,8 @@ async def security_problem(
     from aiokafka.conn import create_conn
 
     options = client_options(kafka)
-    if kafka.security_protocol == "PLAINTEXT":
-        return None
+    if kafka.security_protocol == "PLAINTEXT" and not after_failure:
+        return None  # nothing to refuse; a plain listener that drops us is told after failure
     for bootstrap in _bootstrap_addresses(options["bootstrap_servers"]):
         host, _, port = bootstrap.rpartition(":")
         try:
@@ -172,6 +177,12 @@ async def security_problem(
                 mechanism=str(kafka.sasl_mechanism),
                 reason=_broker_reason(error),
             )
+        except ConnectionRefusedError:
+            continue  # nothing listens there (yet)
+        except (ConnectionResetError, errors.KafkaConnectionError):
+            if after_failure:
+                return KafkaProtocolError(bootstrap=bootstrap, protocol=kafka.security_protocol)
+            continue
         except (OSError, TimeoutError, ValueError, errors.KafkaError):
             continue  # unreachable, or a failure this probe cannot explain
         connection.close()

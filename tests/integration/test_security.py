@@ -255,6 +255,17 @@ def test_unknown_ca_is_refused_in_one_line(sasl_ssl_broker: LocalKafka, tmp_path
 
 
 @pytest.mark.kafka
+@pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "PLAINTEXT"])
+def test_plain_text_client_on_the_tls_port_is_told_the_protocol(
+    sasl_ssl_broker: LocalKafka, protocol: str
+) -> None:
+    env = _kafka_env(sasl_ssl_broker, KAFKA_SECURITY_PROTOCOL=protocol)
+    line = _one_line(_run(["tail", "no-such-topic", "--idle-timeout", "1"], env))
+    assert f"closed the connection before a {protocol} session was set up" in line, line
+    assert "check KAFKA_SECURITY_PROTOCOL" in line
+
+
+@pytest.mark.kafka
 def test_missing_ca_file_is_one_line(sasl_ssl_broker: LocalKafka, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.pem"
     line = _one_line(_run(["worker"], _kafka_env(sasl_ssl_broker, KAFKA_SSL_CAFILE=str(missing))))
