@@ -4,11 +4,15 @@ One translation shared by `streams produce`, `streams tail`, topic administratio
 worker and tests, so security settings behave the same everywhere. `security_problem`
 tells a wrong CA file or a wrong password apart from a broker that is down: aiokafka's
 clients only say "Unable to bootstrap" and log the cause.
+
+Importing this module also masks SASL payloads in aiokafka's debug log of requests: with
+SASL/PLAIN the payload *is* the password (SCRAM sends only proofs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from typing import Any
 
@@ -30,6 +34,32 @@ _CAFILE_HINT = (
     "certificate"
 )
 _HOSTNAME_MISMATCH = 62  # X509_V_ERR_HOSTNAME_MISMATCH
+
+
+class _MaskSaslPayloads(logging.Filter):
+    """Replaces SaslAuthenticate requests in aiokafka.conn's "Request to ..." debug records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(_is_sasl_request(a) for a in record.args):
+            record.args = tuple(
+                "SaslAuthenticateRequest(<masked>)" if _is_sasl_request(arg) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _is_sasl_request(value: object) -> bool:
+    return type(value).__name__.startswith("SaslAuthenticateRequest")
+
+
+def mask_sasl_payloads() -> None:
+    """Install the mask on aiokafka's connection logger (idempotent; done at import)."""
+    logger = logging.getLogger("aiokafka.conn")
+    if not any(isinstance(existing, _MaskSaslPayloads) for existing in logger.filters):
+        logger.addFilter(_MaskSaslPayloads())
+
+
+mask_sasl_payloads()
 
 
 class BrokerNotConfiguredError(StreamsError):

@@ -8,6 +8,7 @@ as subprocesses configured only through KAFKA_* / STREAMS_* variables, as in pro
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -440,3 +441,19 @@ def test_secured_broker_restarts_with_its_users(sasl_ssl_broker: LocalKafka) -> 
     assert run_async(security_problem(good)) is None
     wrong = good.model_copy(update={"sasl_password": SecretStr("not-the-password")})
     assert isinstance(run_async(security_problem(wrong)), KafkaAuthenticationError)
+
+
+def test_sasl_payloads_masked_in_aiokafka_debug_log(caplog: pytest.LogCaptureFixture) -> None:
+    """With SASL/PLAIN the payload is the password; aiokafka logs every request at debug."""
+    from aiokafka.protocol.admin import SaslAuthenticateRequest_v1
+
+    import streams.kafka_client  # noqa: F401  (installs the mask)
+
+    request = SaslAuthenticateRequest_v1(f"\0{SCRAM_USER}\0{SECRET}".encode())
+    assert SECRET in repr(request)  # what aiokafka would print
+    with caplog.at_level(logging.DEBUG, logger="aiokafka.conn"):
+        logging.getLogger("aiokafka.conn").debug(
+            "Request to %s:%d %d: %s", "127.0.0.1", 9093, 7, request
+        )
+    assert "Request to 127.0.0.1:9093 7: SaslAuthenticateRequest(<masked>)" in caplog.text
+    assert SECRET not in caplog.text
