@@ -38,6 +38,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -80,6 +81,7 @@ _JVM_OPTIONS = (
 )
 _LOG_TAIL_LINES = 15
 _SCRAM_MECHANISM = "SCRAM-SHA-512"
+_SCRAM_ITERATIONS = 8192
 _SCRAM_USERS_FILE = "scram-users"
 _KEYSTORE_FILE = "broker-keystore.pem"
 _UNSAFE_IN_SCRAM = re.compile(r'[\s,=\[\]"]')
@@ -113,8 +115,8 @@ class SaslSslListener:
 
     Args:
         users (Mapping[str, SecretStr]): SCRAM user name → password. The first user
-            proves readiness. Names and passwords must not hold spaces, `,`, `=`, `[`, `]`
-            or `"` (kafka-storage's `--add-scram` syntax).
+            proves readiness. Names must not hold spaces, `,`, `=`, `[`, `]` or `"`
+            (kafka-storage's `--add-scram` syntax); passwords never reach a command line.
         certfile (Path): PEM certificate chain of the broker, its own certificate first.
         keyfile (Path): PEM private key of the broker (PKCS#8, unencrypted).
         cafile (Path): PEM CA that signed the certificate, trusted by the readiness probe.
@@ -131,11 +133,8 @@ class SaslSslListener:
         for name, password in self.users.items():
             if not name or _UNSAFE_IN_SCRAM.search(name):
                 raise LocalKafkaError(f"SCRAM user name {name!r} is empty or holds {_UNSAFE}")
-            secret = password.get_secret_value()
-            if not secret or _UNSAFE_IN_SCRAM.search(secret):
-                raise LocalKafkaError(
-                    f"the password of SCRAM user {name!r} is empty or holds {_UNSAFE}"
-                )
+            if not password.get_secret_value():
+                raise LocalKafkaError(f"the password of SCRAM user {name!r} is empty")
 
     @property
     def mechanism(self) -> str:
@@ -143,18 +142,25 @@ class SaslSslListener:
         return _SCRAM_MECHANISM
 
     def add_scram_arguments(self) -> list[str]:
-        """kafka-storage `format` arguments creating every user (they carry the passwords)."""
+        """kafka-storage `format` arguments creating every user.
+
+        They carry a random salt and the salted password (PBKDF2-HMAC-SHA512, what the
+        broker stores), never the password itself: a command line is visible to every
+        local user while it runs.
+        """
         arguments = []
         for name, password in self.users.items():
-            secret = password.get_secret_value()
-            arguments += ["--add-scram", f"{_SCRAM_MECHANISM}=[name={name},password={secret}]"]
+            salt = secrets.token_bytes(24)
+            salted = hashlib.pbkdf2_hmac(
+                "sha512", password.get_secret_value().encode("utf-8"), salt, _SCRAM_ITERATIONS
+            )
+            arguments += [
+                "--add-scram",
+                f"{_SCRAM_MECHANISM}=[name={name},iterations={_SCRAM_ITERATIONS},"
+                f'salt="{base64.b64encode(salt).decode()}",'
+                f'saltedpassword="{base64.b64encode(salted).decode()}"]',
+            ]
         return arguments
-
-    def redact(self, text: str) -> str:
-        """`text` with every password masked (for error messages quoting tool output)."""
-        for password in self.users.values():
-            text = text.replace(password.get_secret_value(), "**********")
-        return text
 
 
 # --- jars -----------------------------------------------------------------------------------
@@ -847,8 +853,6 @@ class LocalKafka:
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
             output = " ".join((result.stdout + result.stderr).split())[-400:]
-            if secured is not None:
-                output = secured.redact(output)
             raise BrokerStartError(
                 f"formatting Kafka storage in {data} failed (exit {result.returncode}): {output}"
             )

@@ -166,7 +166,8 @@ def sasl_ssl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalK
     tmp = tmp_path_factory.mktemp("kafka-sasl")
     tls = make_tls_files(tmp / "tls")
     listener = SaslSslListener(
-        users={SCRAM_USER: SecretStr(f"Zebra-{secrets.token_hex(12)}-pw")},
+        # ",]=" would break kafka-storage's --add-scram syntax: they must not matter
+        users={SCRAM_USER: SecretStr(f"Zebra,]={secrets.token_hex(12)}-pw")},
         certfile=tls.certfile,
         keyfile=tls.keyfile,
         cafile=tls.cafile,
