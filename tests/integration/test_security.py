@@ -80,6 +80,8 @@ class WorkerRun:
     """What one `streams worker` run over SASL_SSL printed, served and published."""
 
     password: str
+    env: dict[str, str]
+    topics: dict[str, str]
     articles: list[Any]
     dead_letters: list[Any]
     metrics: str
@@ -176,6 +178,8 @@ def worker_run(
             process.wait()
     yield WorkerRun(
         password=_password(sasl_ssl_broker),
+        env=env,
+        topics=topics,
         articles=articles,
         dead_letters=dead_letters,
         metrics=metrics,
@@ -198,6 +202,17 @@ def test_worker_publishes_an_article_over_sasl_ssl(worker_run: WorkerRun) -> Non
     (dead,) = worker_run.dead_letters
     assert orjson.loads(dead.value)["reason"] == "invalid_json"
     assert "Authenticated as streams-worker via SCRAM-SHA-512" in worker_run.stderr
+
+
+@pytest.mark.kafka
+def test_tail_reads_the_article_over_sasl_ssl(worker_run: WorkerRun) -> None:
+    """`streams tail`, configured only through the environment, reads the secured topic."""
+    topic = worker_run.topics["ARTICLES"]
+    result = _run(["tail", topic, "-n", "1", "--idle-timeout", "10"], worker_run.env)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert orjson.loads(line)["topic"] == topic
+    assert worker_run.password not in result.stdout + result.stderr
 
 
 @pytest.mark.kafka
