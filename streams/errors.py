@@ -35,7 +35,7 @@ class KafkaSecurityError(StreamsError):
 
 
 class KafkaAuthenticationError(KafkaSecurityError):
-    """The broker rejected the SASL username and password (or the mechanism)."""
+    """The broker rejected the SASL username and password."""
 
     def __init__(
         self, *, username: str | None, bootstrap: str, mechanism: str, reason: str
