@@ -2,7 +2,8 @@
 # Installs from Debian what the test suite needs, only when it is missing, then pre-fetches the
 # local Kafka broker's jars (Maven Central, cached in ~/.cache/streams and ~/.m2).
 #   kcat (produce/consume by hand and in tests), prometheus (promtool), docker-compose
-#   (validates docker-compose.yml), and Java 17 + Maven when `java`/`mvn` are missing.
+#   (validates docker-compose.yml), openssl (test certificates for the SASL_SSL broker), and
+#   Java 17 + Maven when `java`/`mvn` are missing.
 # Idempotent: when everything is present it runs no apt-get at all. Run by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ command -v kcat >/dev/null 2>&1 || need+=(kcat)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)  # test CA and certificates (SASL_SSL)
 
 java_major() {
     # "17.0.15" -> 17, "1.8.0_392" -> 8, nothing -> 0

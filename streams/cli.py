@@ -48,11 +48,41 @@ def _settings() -> Settings:
 
 
 def _wait_for_broker(settings: Settings) -> None:
+    """Wait for the cluster; a refused TLS handshake or password stops at once, in one line."""
     import asyncio
 
-    from streams.kafka_io import check_broker
+    from streams.kafka_client import security_problem
+    from streams.kafka_io import KafkaUnavailableError, check_broker
 
-    asyncio.run(check_broker(settings.kafka))
+    async def wait() -> None:
+        if (refused := await security_problem(settings.kafka)) is not None:
+            raise refused
+        try:
+            await check_broker(settings.kafka)
+        except KafkaUnavailableError:  # the broker may have come up meanwhile, and refused us
+            if (refused := await security_problem(settings.kafka, after_failure=True)) is not None:
+                raise refused from None
+            raise
+
+    asyncio.run(wait())
+
+
+def _connection_failed(settings: Settings, error: StreamsError) -> NoReturn:
+    """Fail with the broker's refusal (TLS, SASL) when that is why Kafka was unreachable."""
+    import asyncio
+
+    from streams.kafka_client import security_problem
+    from streams.kafka_io import KafkaUnavailableError
+
+    if isinstance(error, KafkaUnavailableError) and settings.kafka.bootstrap_servers:
+        refused: StreamsError | None
+        try:
+            refused = asyncio.run(security_problem(settings.kafka, after_failure=True))
+        except StreamsError as problem:
+            refused = problem
+        if refused is not None:
+            _fail(str(refused))
+    _fail(str(error))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -214,7 +244,7 @@ def produce(paths: tuple[str, ...], topic: str | None) -> None:
             )
         )
     except StreamsError as error:
-        _fail(str(error))
+        _connection_failed(settings, error)
     finally:
         progress.close()
     click.echo(f"produced {summary.messages} events ({summary.bytes} bytes) to {target}", err=True)
@@ -253,7 +283,7 @@ def tail(topic: str, latest: bool, max_records: int | None, idle_timeout: float 
             )
         )
     except StreamsError as error:
-        _fail(str(error))
+        _connection_failed(settings, error)
     except KeyboardInterrupt:
         pass
 

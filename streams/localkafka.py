@@ -15,6 +15,11 @@ Typical use::
         broker.wait()
     finally:
         broker.stop()
+
+    secured = SaslSslListener(users={"alice": SecretStr("...")}, certfile=cert, keyfile=key,
+                              cafile=ca)
+    with LocalKafka(sasl_ssl=secured) as broker:  # clients: SASL_SSL + SCRAM-SHA-512
+        settings = broker.client_settings("alice")
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -43,12 +49,17 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, Self
 
+from pydantic import SecretStr
+
 from streams.errors import StreamsError
+from streams.kafka_client import client_options
+from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +80,12 @@ _JVM_OPTIONS = (
     "-Djava.awt.headless=true",
 )
 _LOG_TAIL_LINES = 15
+_SCRAM_MECHANISM = "SCRAM-SHA-512"
+_SCRAM_ITERATIONS = 8192
+_SCRAM_USERS_FILE = "scram-users"
+_KEYSTORE_FILE = "broker-keystore.pem"
+_UNSAFE_IN_SCRAM = re.compile(r'[\s,=\[\]"]')
+_UNSAFE = 'a space or one of ,=[]"'
 
 
 class LocalKafkaError(StreamsError):
@@ -85,6 +102,65 @@ class MavenError(LocalKafkaError):
 
 class BrokerStartError(LocalKafkaError):
     """The broker did not become ready (the message carries the tail of broker.log)."""
+
+
+@dataclass(frozen=True)
+class SaslSslListener:
+    """Serve clients over SASL_SSL with SCRAM-SHA-512, instead of plain text.
+
+    The client port then speaks TLS (the broker's PEM certificate and key) and takes
+    SCRAM users, created when the storage is first formatted; the broker's own
+    (controller, inter-broker) listeners stay plain text on ports of their own, on
+    127.0.0.1 only. Passwords are `SecretStr`, masked in every repr.
+
+    Args:
+        users (Mapping[str, SecretStr]): SCRAM user name → password. The first user
+            proves readiness. Names must not hold spaces, `,`, `=`, `[`, `]` or `"`
+            (kafka-storage's `--add-scram` syntax); passwords never reach a command line.
+        certfile (Path): PEM certificate chain of the broker, its own certificate first.
+        keyfile (Path): PEM private key of the broker (PKCS#8, unencrypted).
+        cafile (Path): PEM CA that signed the certificate, trusted by the readiness probe.
+    """
+
+    users: Mapping[str, SecretStr]
+    certfile: Path
+    keyfile: Path
+    cafile: Path
+
+    def __post_init__(self) -> None:
+        if not self.users:
+            raise LocalKafkaError("a SASL_SSL listener needs at least one SCRAM user")
+        for name, password in self.users.items():
+            if not name or _UNSAFE_IN_SCRAM.search(name):
+                raise LocalKafkaError(f"SCRAM user name {name!r} is empty or holds {_UNSAFE}")
+            if not password.get_secret_value():
+                raise LocalKafkaError(f"the password of SCRAM user {name!r} is empty")
+
+    @property
+    def mechanism(self) -> str:
+        """The SASL mechanism clients must use."""
+        return _SCRAM_MECHANISM
+
+    def add_scram_arguments(self) -> list[str]:
+        """kafka-storage `format` arguments creating every user.
+
+        They carry a random salt and the salted password (PBKDF2-HMAC-SHA512, what the
+        broker stores), never the password itself: a command line is visible to every
+        local user while it runs.
+        """
+        arguments = []
+        for name, password in self.users.items():
+            salt = secrets.token_bytes(24)
+            salted = hashlib.pbkdf2_hmac(
+                "sha512", password.get_secret_value().encode("utf-8"), salt, _SCRAM_ITERATIONS
+            )
+            arguments += [
+                "--add-scram",
+                f"{_SCRAM_MECHANISM}=[name={name},iterations={_SCRAM_ITERATIONS},"
+                f'salt="{base64.b64encode(salt).decode()}",'
+                f'saltedpassword="{base64.b64encode(salted).decode()}"]',
+            ]
+        return arguments
 
 
 # --- jars -----------------------------------------------------------------------------------
@@ -262,17 +338,52 @@ def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _server_properties(data: Path, port: int, controller_port: int) -> str:
+def _listener_properties(
+    port: int, controller_port: int, internal_port: int | None, keystore: Path | None
+) -> dict[str, str]:
+    """Plain text on `port`; or SASL_SSL (SCRAM) on `port` and plain text on `internal_port`."""
+    controller = f"CONTROLLER://{HOST}:{controller_port}"
+    if keystore is None or internal_port is None:
+        return {
+            "listeners": f"PLAINTEXT://{HOST}:{port},{controller}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        }
+    clients, internal = f"SASL_SSL://{HOST}:{port}", f"PLAINTEXT://{HOST}:{internal_port}"
+    return {
+        "listeners": f"{clients},{internal},{controller}",
+        "advertised.listeners": f"{clients},{internal}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": (
+            "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL"
+        ),
+        "sasl.enabled.mechanisms": _SCRAM_MECHANISM,
+        f"listener.name.sasl_ssl.{_SCRAM_MECHANISM.lower()}.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
+        "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.keystore.location": str(keystore),
+        "listener.name.sasl_ssl.ssl.client.auth": "none",
+    }
+
+
+def _server_properties(
+    data: Path,
+    port: int,
+    controller_port: int,
+    *,
+    internal_port: int | None = None,
+    keystore: Path | None = None,
+) -> str:
     """KRaft combined broker+controller; every internal topic fits one node; no auto-create."""
     settings = {
         "process.roles": "broker,controller",
         "node.id": str(_NODE_ID),
         "controller.quorum.voters": f"{_NODE_ID}@{HOST}:{controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        **_listener_properties(port, controller_port, internal_port, keystore),
         "log.dirs": str(data / "logs"),
         # The service declares its topics; a typo must fail, not create a topic.
         "auto.create.topics.enable": "false",
@@ -374,15 +485,11 @@ def _run_coroutine(factory: Callable[[], Any]) -> Any:
         return pool.submit(asyncio.run, factory()).result()
 
 
-async def _cluster_ready(bootstrap_servers: str, timeout: float) -> bool:
+async def _cluster_ready(settings: KafkaSettings, timeout: float) -> bool:
     """Whether a real client gets metadata listing our broker (node 1) and a controller."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers,
-        client_id="streams-localkafka-probe",
-        request_timeout_ms=int(timeout * 1000),
-    )
+    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout)
         cluster = await asyncio.wait_for(admin.describe_cluster(), timeout)
@@ -409,6 +516,9 @@ class LocalKafka:
         jars_dir (Path | None): jar directory. Defaults to `ensure_jars()`.
         heap (str): JVM maximum heap. Defaults to "512m".
         start_timeout (float): seconds to wait for readiness. Defaults to 120.
+        sasl_ssl (SaslSslListener | None): serve clients on `port` over SASL_SSL with
+            SCRAM-SHA-512 users (the broker's own listeners stay plain text on ports of
+            their own). Defaults to None: plain text, no authentication.
     """
 
     def __init__(
@@ -420,8 +530,12 @@ class LocalKafka:
         jars_dir: Path | None = None,
         heap: str = "512m",
         start_timeout: float = 120.0,
+        sasl_ssl: SaslSslListener | None = None,
     ) -> None:
         self._temporary = data_dir is None
+        self._sasl_ssl = sasl_ssl
+        self._requested_internal_port: int | None = None
+        self._internal_port: int | None = None
         self._data_dir = data_dir.resolve() if data_dir is not None else None
         self._requested_port = port
         self._requested_controller_port = controller_port
@@ -437,10 +551,64 @@ class LocalKafka:
 
     @property
     def bootstrap_servers(self) -> str:
-        """`127.0.0.1:PORT` of the running broker (what KAFKA_BOOTSTRAP_SERVERS should say)."""
+        """`127.0.0.1:PORT` of the running broker (what KAFKA_BOOTSTRAP_SERVERS should say).
+
+        With `sasl_ssl`, the SASL_SSL listener: clients need `client_settings()`.
+        """
         if self._port is None:
             raise LocalKafkaError("the local broker is not started; call start() first")
         return f"{HOST}:{self._port}"
+
+    @property
+    def sasl_ssl(self) -> SaslSslListener | None:
+        """The SASL_SSL client listener's users and TLS files, when secured."""
+        return self._sasl_ssl
+
+    def client_settings(
+        self, username: str | None = None, *, client_id: str = "streams"
+    ) -> KafkaSettings:
+        """Settings a client needs to reach this broker (nothing read from the environment).
+
+        Args:
+            username (str | None): the SCRAM user to log in as, with `sasl_ssl`. Defaults to
+                the first user.
+            client_id (str): the client id. Defaults to "streams".
+
+        Returns:
+            KafkaSettings: PLAINTEXT, or SASL_SSL with SCRAM-SHA-512, the user's password and
+                the listener's CA file.
+
+        Raises:
+            LocalKafkaError: not started, or an unknown user.
+        """
+        secured = self._sasl_ssl
+        explicit: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "client_id": client_id,
+            "ssl_certfile": None,
+            "ssl_keyfile": None,
+            "ssl_check_hostname": True,
+        }
+        if secured is None:
+            return KafkaSettings(
+                **explicit,
+                security_protocol="PLAINTEXT",
+                sasl_mechanism=None,
+                sasl_username=None,
+                sasl_password=None,
+                ssl_cafile=None,
+            )
+        name = username if username is not None else next(iter(secured.users))
+        if name not in secured.users:
+            raise LocalKafkaError(f"the local broker has no SCRAM user {name!r}")
+        return KafkaSettings(
+            **explicit,
+            security_protocol="SASL_SSL",
+            sasl_mechanism=_SCRAM_MECHANISM,
+            sasl_username=name,
+            sasl_password=secured.users[name],
+            ssl_cafile=secured.cafile,
+        )
 
     @property
     def port(self) -> int | None:
@@ -489,13 +657,20 @@ class LocalKafka:
             self._choose_ports(data)
             properties = data / "server.properties"
             properties.write_text(
-                _server_properties(data, self._port_or_fail(), self._controller_port_or_fail()),
+                _server_properties(
+                    data,
+                    self._port_or_fail(),
+                    self._controller_port_or_fail(),
+                    internal_port=self._internal_port,
+                    keystore=self._write_keystore(data),
+                ),
                 encoding="utf-8",
             )
             (data / "log4j2.properties").write_text(_log4j2_properties(data), encoding="utf-8")
             classpath = f"{jars}{os.sep}*"
             if not (data / "logs" / "meta.properties").exists():
                 self._format(java, classpath, data, properties)
+            self._check_scram_users(data)
             self._launch(java, classpath, data, properties)
         self._wait_ready()
         return self
@@ -506,7 +681,7 @@ class LocalKafka:
         if self._temporary and self._data_dir is not None:
             shutil.rmtree(self._data_dir, ignore_errors=True)
             self._data_dir = None
-            self._port = self._controller_port = None
+            self._port = self._controller_port = self._internal_port = None
 
     def kill(self) -> None:
         """SIGKILL the JVM (a crash) and keep the data: `start()` or `restart()` recovers it."""
@@ -521,6 +696,7 @@ class LocalKafka:
         self._terminate(timeout=30.0, hard=hard)
         self._requested_port = self._port
         self._requested_controller_port = self._controller_port
+        self._requested_internal_port = self._internal_port
         return self.start()
 
     def wait(self) -> int:
@@ -542,7 +718,8 @@ class LocalKafka:
 
     def __repr__(self) -> str:
         where = f"{HOST}:{self._port}" if self._port else "not started"
-        return f"LocalKafka({where}, data_dir={self._data_dir}, running={self.running})"
+        protocol = "SASL_SSL" if self._sasl_ssl else "PLAINTEXT"
+        return f"LocalKafka({where}, {protocol}, data_dir={self._data_dir}, running={self.running})"
 
     # -- internals --
 
@@ -580,14 +757,24 @@ class LocalKafka:
     def _choose_ports(self, data: Path) -> None:
         previous = _read_properties(data / "server.properties").get("listeners", "")
         last = {name: int(port) for name, port in re.findall(r"(\w+)://[^:,]+:(\d+)", previous)}
-        self._port = self._pick(self._requested_port, last.get("PLAINTEXT"), "port")
+        clients = "SASL_SSL" if self._sasl_ssl else "PLAINTEXT"
+        self._port = self._pick(self._requested_port, last.get(clients), "port")
+        taken: tuple[int, ...] = (self._port,)
+        if self._sasl_ssl is not None:
+            self._internal_port = self._pick(
+                self._requested_internal_port, last.get("PLAINTEXT"), "inter-broker port",
+                avoid=taken,
+            )  # fmt: skip
+            taken += (self._internal_port,)
         self._controller_port = self._pick(
             self._requested_controller_port, last.get("CONTROLLER"), "controller port",
-            avoid=self._port,
+            avoid=taken,
         )  # fmt: skip
 
     @staticmethod
-    def _pick(requested: int | None, last: int | None, what: str, avoid: int = 0) -> int:
+    def _pick(
+        requested: int | None, last: int | None, what: str, avoid: tuple[int, ...] = ()
+    ) -> int:
         if requested:
             if not _port_free(requested):
                 raise BrokerStartError(
@@ -595,11 +782,53 @@ class LocalKafka:
                     "or choose another port"
                 )
             return requested
-        if last and last != avoid and _port_free(last):
+        if last and last not in avoid and _port_free(last):
             return last
-        while (port := _free_port()) == avoid:
+        while (port := _free_port()) in avoid:
             continue
         return port
+
+    def _write_keystore(self, data: Path) -> Path | None:
+        """The broker's PEM keystore (key, then certificate chain), readable by us only."""
+        secured = self._sasl_ssl
+        if secured is None:
+            return None
+        try:
+            key = secured.keyfile.read_text(encoding="ascii")
+            chain = secured.certfile.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            raise BrokerStartError(
+                f"cannot read the broker's TLS key or certificate: {error}; "
+                "give PEM files to SaslSslListener"
+            ) from None
+        if "PRIVATE KEY-----" not in key or "CERTIFICATE-----" not in chain:
+            raise BrokerStartError(
+                f"{secured.keyfile} or {secured.certfile} is not PEM; "
+                "give a PKCS#8 key and a certificate chain"
+            )
+        keystore = data / _KEYSTORE_FILE
+        keystore.touch(mode=0o600)
+        keystore.chmod(0o600)
+        keystore.write_text(key.strip() + "\n" + chain.strip() + "\n", encoding="ascii")
+        return keystore
+
+    def _check_scram_users(self, data: Path) -> None:
+        """SCRAM users are created at format time only: a data dir formatted without them
+        would refuse every client, so say so instead of timing out."""
+        secured = self._sasl_ssl
+        if secured is None:
+            return
+        marker = data / _SCRAM_USERS_FILE
+        try:
+            formatted_with = set(marker.read_text(encoding="utf-8").split())
+        except OSError:
+            formatted_with = set()
+        missing = sorted(set(secured.users) - formatted_with)
+        if missing:
+            raise BrokerStartError(
+                f"{data} was formatted without SCRAM user(s) {', '.join(missing)}; "
+                "users are created when the storage is first formatted: use a new data dir"
+            )
 
     def _java_command(self, java: str, classpath: str, data: Path) -> list[str]:
         options = [opt for opt in _JVM_OPTIONS if not opt.startswith("-Xmx")]
@@ -614,10 +843,12 @@ class LocalKafka:
         ]
 
     def _format(self, java: str, classpath: str, data: Path, properties: Path) -> None:
+        secured = self._sasl_ssl
         command = [
             *self._java_command(java, classpath, data),
             "kafka.tools.StorageTool", "format", "--ignore-formatted",
             "-t", _new_cluster_id(), "-c", str(properties),
+            *(secured.add_scram_arguments() if secured else []),
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
@@ -625,6 +856,8 @@ class LocalKafka:
             raise BrokerStartError(
                 f"formatting Kafka storage in {data} failed (exit {result.returncode}): {output}"
             )
+        if secured is not None:
+            (data / _SCRAM_USERS_FILE).write_text("\n".join(secured.users) + "\n", "utf-8")
 
     def _launch(self, java: str, classpath: str, data: Path, properties: Path) -> None:
         command = [*self._java_command(java, classpath, data), "kafka.Kafka", str(properties)]
@@ -659,7 +892,9 @@ class LocalKafka:
                 sock.settimeout(1.0)
                 listening = sock.connect_ex((HOST, port)) == 0
             if listening and _run_coroutine(
-                functools.partial(_cluster_ready, self.bootstrap_servers, 5.0)
+                functools.partial(
+                    _cluster_ready, self.client_settings(client_id="streams-localkafka-probe"), 5.0
+                )
             ):
                 log.info(
                     "local Kafka ready on %s in %.1fs",
@@ -726,6 +961,7 @@ __all__ = [
     "LocalKafka",
     "LocalKafkaError",
     "MavenError",
+    "SaslSslListener",
     "default_jars_dir",
     "ensure_jars",
     "find_java",

@@ -92,9 +92,13 @@ class KafkaSettings(BaseSettings):
     """Kafka connection, from the conventional ``KAFKA_*`` variables.
 
     When `bootstrap_servers` is unset, `streams run` starts a local single-node broker.
+    The password is a `SecretStr` (masked in repr, str and dumps), and validation errors
+    leave the input out (`hide_input_in_errors`), so no error message can carry it.
     """
 
-    model_config = SettingsConfigDict(env_prefix="KAFKA_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="KAFKA_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     bootstrap_servers: str | None = Field(
         default=None,

@@ -3,7 +3,9 @@
 Imported by tests/conftest.py. Tests that use them are marked `kafka` and carry a hard
 `pytest.mark.timeout`. The broker is `streams.localkafka.LocalKafka` (Maven jars, no Docker);
 missing Java or Maven fails the tests with the install command instead of skipping them, so CI
-never passes without having talked to a broker.
+never passes without having talked to a broker. `sasl_ssl_broker` is a module's own broker
+that takes clients over SASL_SSL (SCRAM-SHA-512) only, with a CA and certificate made for the
+test by the `openssl` CLI (nothing checked in).
 """
 
 from __future__ import annotations
@@ -11,29 +13,38 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import secrets
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pydantic import SecretStr
 
 from streams.kafka_client import client_options
-from streams.localkafka import LocalKafka, LocalKafkaError
+from streams.localkafka import LocalKafka, LocalKafkaError, SaslSslListener
 from streams.settings import KafkaSettings
 
 __all__ = [
+    "SCRAM_USER",
+    "TlsFiles",
     "TopicFactory",
     "create_topic",
     "group_id",
     "kafka_broker",
     "kafka_settings",
+    "make_tls_files",
     "private_kafka_broker",
     "read_records",
     "run_async",
+    "sasl_ssl_broker",
     "topic_factory",
 ]
 
@@ -69,6 +80,99 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
 def private_kafka_broker(tmp_path: Path) -> Iterator[LocalKafka]:
     """A broker of this test's own, for tests that kill or restart it (~4 s to start)."""
     broker = _start(LocalKafka(tmp_path / "kafka"))
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+SCRAM_USER = "streams-worker"
+"""The SCRAM user of `sasl_ssl_broker`."""
+
+_OPENSSL_CONFIG = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = placeholder
+[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+"""
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of a test CA and of a broker certificate it signed."""
+
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+
+
+def _openssl(*arguments: str) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl not found; run scripts/ci-deps.sh (apt-get install openssl)")
+    result = subprocess.run(
+        [openssl, *arguments], capture_output=True, text=True, timeout=60, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(f"openssl {arguments[0]} failed: {result.stderr.strip()}", pytrace=False)
+
+
+def make_tls_files(directory: Path, *, ca_name: str = "streams test CA") -> TlsFiles:
+    """A new CA and a broker certificate for 127.0.0.1 and localhost, valid for two days.
+
+    Args:
+        directory (Path): where the PEM files go (created).
+        ca_name (str): the CA's common name. Defaults to "streams test CA".
+
+    Returns:
+        TlsFiles: the CA certificate, the broker's certificate and its unencrypted key.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "openssl.cnf"
+    config.write_text(_OPENSSL_CONFIG, encoding="ascii")
+    files = TlsFiles(directory / "ca.pem", directory / "broker.pem", directory / "broker.key")
+    ca_key, request = directory / "ca.key", directory / "broker.csr"
+    rsa = ("-newkey", "rsa:2048", "-nodes", "-config", str(config))
+    _openssl("req", "-x509", *rsa, "-keyout", str(ca_key), "-out", str(files.cafile),
+             "-days", "2", "-subj", f"/CN={ca_name}", "-extensions", "ca")  # fmt: skip
+    _openssl("req", "-new", *rsa, "-keyout", str(files.keyfile), "-out", str(request),
+             "-subj", "/CN=localhost")  # fmt: skip
+    _openssl("x509", "-req", "-in", str(request), "-CA", str(files.cafile),
+             "-CAkey", str(ca_key), "-set_serial", f"0x{secrets.token_hex(8)}",
+             "-days", "2", "-extfile", str(config), "-extensions", "server",
+             "-out", str(files.certfile))  # fmt: skip
+    return files
+
+
+@pytest.fixture(scope="module")
+def sasl_ssl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    """A broker of this module whose client port takes only SASL_SSL with SCRAM-SHA-512.
+
+    One user, `SCRAM_USER`, with a random password (so tests can look for it in outputs);
+    `broker.client_settings()` gives a client's settings, `broker.sasl_ssl` the CA file.
+    """
+    tmp = tmp_path_factory.mktemp("kafka-sasl")
+    tls = make_tls_files(tmp / "tls")
+    listener = SaslSslListener(
+        # ",]=" would break kafka-storage's --add-scram syntax: they must not matter
+        users={SCRAM_USER: SecretStr(f"Zebra,]={secrets.token_hex(12)}-pw")},
+        certfile=tls.certfile,
+        keyfile=tls.keyfile,
+        cafile=tls.cafile,
+    )
+    broker = _start(LocalKafka(tmp / "kafka", sasl_ssl=listener))
     try:
         yield broker
     finally:
@@ -163,13 +267,15 @@ async def read_records(
     until: Callable[[list[Any]], bool],
     timeout: float,
     committed: bool = False,
+    settings: KafkaSettings | None = None,
 ) -> list[Any]:
     """Every record of `partitions` from the beginning, until `until(records)` or `timeout`.
 
     `committed` reads with isolation_level=read_committed (outputs of committed transactions
-    only)."""
+    only). `settings` (with the same bootstrap servers) adds their TLS and SASL options."""
+    options = client_options(settings) if settings else {"bootstrap_servers": bootstrap_servers}
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **options,
         enable_auto_commit=False,
         isolation_level="read_committed" if committed else "read_uncommitted",
     )
