@@ -57,8 +57,8 @@ DOCKERFILE = REPO_ROOT / "Dockerfile"
 PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 K8S_VERSION = "1.33.0"
-"""Kubernetes version whose API schemas the native objects must satisfy (a supported release
-that has every field used here: sidecar-free StatefulSet, policy/v1 PDB)."""
+"""Kubernetes release whose API schemas the native objects must satisfy: the oldest the
+manifests promise to work on (every field they use exists there)."""
 
 WORKER = "streams-worker"
 """Name of the StatefulSet (and of its Service, PDB, ScaledObject, PodMonitor)."""
@@ -110,13 +110,8 @@ def render(overlay: str) -> Objects:
 
 
 def find(objects: Objects, kind: str, name: str = WORKER) -> dict[str, Any]:
-    """The one object of `kind` named `name` (the ConfigMap by its generator name)."""
-    found = [
-        obj
-        for obj in objects
-        if obj["kind"] == kind
-        and (obj["metadata"]["name"] == name or obj["metadata"]["name"].startswith(name + "-"))
-    ]
+    """The one object of `kind` named `name`."""
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
     assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
     return found[0]
 
@@ -133,7 +128,8 @@ def pod_spec(objects: Objects) -> dict[str, Any]:
 def container(objects: Objects) -> dict[str, Any]:
     containers = pod_spec(objects)["containers"]
     assert [c["name"] for c in containers] == ["worker"]
-    return dict(containers[0])
+    worker: dict[str, Any] = containers[0]
+    return worker
 
 
 def configmap(objects: Objects) -> dict[str, str]:
