@@ -503,6 +503,11 @@ def check_selectors(objects: Objects) -> None:
     pdb = find(objects, "PodDisruptionBudget")
     assert selects(pdb["spec"]["selector"]["matchLabels"])
     assert pdb["spec"]["maxUnavailable"] == 1
+    # the network policy lets in the web port only
+    policy = find(objects, "NetworkPolicy")["spec"]
+    assert selects(policy["podSelector"]["matchLabels"]) and "Ingress" in policy["policyTypes"]
+    opened = {port["port"] for rule in policy["ingress"] for port in rule["ports"]}
+    assert opened == {"http"}, opened
     if "PodMonitor" in kinds(objects):
         monitor = find(objects, "PodMonitor")["spec"]
         assert selects(monitor["selector"]["matchLabels"])
@@ -707,6 +712,11 @@ BROKEN: list[tuple[str, str, Callable[[Objects], None]]] = [
         _add_env("STREAMS_WORKER__DATA_DIR", "/var/lib/streams/other"),
     ),
     ("writable_volumes", "tables in memory", _add_env("STREAMS_WORKER__STORE", "memory://")),
+    (
+        "selectors",
+        "a network policy opening another port",
+        _set("NetworkPolicy:spec.ingress.0.ports.0.port", 8080),
+    ),
     (
         "selectors",
         "a PDB selecting nothing",
