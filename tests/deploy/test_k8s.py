@@ -416,8 +416,8 @@ def needed_memory_bytes(processes: int) -> float:
     """Measured peak RSS of one worker, plus one more NLP process's RSS per extra process."""
     run = measured_run()
     [peak] = run["peak_rss_mb_per_worker"]
-    [by_process] = run["rss_mb_by_process_at_peak"]  # main, parse, NLP, resource tracker
-    nlp = by_process[2]
+    [by_process] = run["rss_mb_by_process_at_peak"]  # the main process first, then its children
+    nlp = max(by_process[1:])  # the NLP process (model and paragraph cache) is the largest child
     return float(peak + (processes - 1) * nlp) * 2**20
 
 
