@@ -24,7 +24,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.localkafka import LocalKafka
-from streams.settings import KafkaSettings
+from streams.settings import KafkaSettings, TopicSettings
 from tests.kafka_fixtures import create_topic, read_records, run_async
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
@@ -329,7 +329,8 @@ def test_exactly_once_publishes_stories_read_again_once(stack_factory: Any) -> N
     stories = sum(1 for r in first if r.topic == stack.topics["ARTICLES"])
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=90) == 0, stack.logs()
-    internal = {f"{stack.app_id}-parsed": 4, f"{stack.app_id}-linking": 1}
+    parsed = TopicSettings().parsed_partitions  # the stack leaves it at its default
+    internal = {f"{stack.app_id}-parsed": parsed, f"{stack.app_id}-linking": 1}
     run_async(_rewind(stack.kafka, stack.app_id, internal))
 
     again = stack.start_worker()
