@@ -57,7 +57,7 @@ class CoreConfig(BaseModel):
     max_html_tags: int = Field(
         default=MAX_HTML_TAGS_DEFAULT,
         ge=100,
-        description="Most tags (start, end, comments) in an event's HTML, by a scan before parsing.",
+        description="Most tags (start, end, comments) in an event's HTML, by a pre-parse scan.",
     )
     dead_letter_payload_bytes: int = Field(
         default=64 * 1024, ge=0, description="How much of a too-large payload a dead letter keeps."

@@ -9,10 +9,12 @@ Runs are reproducible: `FUZZ` derandomizes hypothesis and keeps no example datab
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import socket
 import time
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from typing import Any, TypeVar
 import orjson
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+from streams.core.document import ParsedArticle
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,6 +38,8 @@ HARD_STOP_SECONDS = 10
 MEMORY_BASE_BYTES = 8 * 1024 * 1024
 MEMORY_PER_INPUT_BYTE = 64
 """Heap peak allowed per input: MEMORY_BASE_BYTES + MEMORY_PER_INPUT_BYTE x its size."""
+MEMORY_RETRIES = 2
+"""Runs again of an input over the memory bound; only the last peak counts."""
 
 FUZZ = settings(
     derandomize=True,
@@ -96,6 +102,17 @@ def forbid_network() -> Iterator[NetworkLog]:
         socket.getaddrinfo = saved["getaddrinfo"]  # type: ignore[assignment]
 
 
+@contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Silence logging while fuzzing: trafilatura logs on most junk input, and pytest keeps
+    every record in one growing buffer, whose copies would show up as heap peaks."""
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 class InputTookTooLong(Exception):
     """Raised in the test thread when one input runs past `HARD_STOP_SECONDS`."""
 
@@ -126,19 +143,36 @@ class Budget:
     total_seconds: float = 0.0
     slowest_seconds: float = 0.0
     largest_peak: int = 0
-    largest_ratio: float = 0.0
+    largest_size: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    """How inputs ended: "stories" or a dead letter's reason."""
 
     def report(self) -> str:
+        ends = ", ".join(f"{kind} {n}" for kind, n in self.outcomes.most_common())
         return (
             f"{self.name}: {self.inputs} inputs, {self.total_seconds:.1f} s CPU in the code "
             f"under test, slowest {self.slowest_seconds * 1000:.0f} ms, largest heap peak "
-            f"{self.largest_peak / 1024:.0f} KiB, largest peak/size {self.largest_ratio:.1f}"
+            f"{self.largest_peak / 1024:.0f} KiB, largest input {self.largest_size / 1024:.0f} KiB"
+            + (f"; ended as: {ends}" if ends else "")
         )
 
 
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 300 else f"{text[:300]}... ({len(text)} characters)"
+
+
+def _traced(fn: Callable[[T], R], value: T) -> tuple[R, float, int]:
+    """`fn(value)`, its CPU seconds and its Python heap peak in bytes."""
+    tracemalloc.start()
+    try:
+        start = time.process_time()
+        result = fn(value)
+        elapsed = time.process_time() - start
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, elapsed, peak
 
 
 def run_within_budget(
@@ -152,8 +186,13 @@ def run_within_budget(
     """Call `fn(value)` traced, and fail naming the input if it breaks the budget.
 
     Time is the process's CPU time. The heap peak comes from tracemalloc (Python
-    allocations only: lxml's own C memory is not traced). Tracing slows the code, so an
-    input over its time is run again untraced and only that time counts.
+    allocations only: lxml's own C memory is not traced). An input over the memory bound
+    is run again (`MEMORY_RETRIES`) and only the last peak counts: a library filling a
+    cache on first use is not memory per input (htmldate's dateparser compiles the
+    patterns of its 205 locales on the first date-like string none of them reads:
+    ~40 MB, once per process).
+    Tracing slows the code, so an input over its time is run again untraced and only that
+    time counts.
 
     Args:
         budget (Budget): accumulates the figures of this test.
@@ -165,29 +204,37 @@ def run_within_budget(
     Returns:
         what `fn` returned.
     """
+    bound = memory_bound(size)
     with forbid_network() as network, _hard_stop(max(HARD_STOP_SECONDS, 2 * int(seconds))):
-        tracemalloc.start()
-        try:
-            start = time.process_time()
-            result = fn(value)
-            elapsed = time.process_time() - start
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        result, elapsed, peak = _traced(fn, value)
+        for _ in range(MEMORY_RETRIES):  # a cache filled on first use is not filled again
+            if peak <= bound:
+                break
+            _, elapsed, peak = _traced(fn, value)
         if elapsed > seconds:
             start = time.process_time()
             fn(value)
             elapsed = time.process_time() - start
     assert not network.attempts, f"connection attempted: {network.attempts} for {_show(value)}"
     assert elapsed <= seconds, f"took {elapsed:.2f} s CPU (> {seconds} s) for {_show(value)}"
-    bound = memory_bound(size)
     assert peak <= bound, f"heap peak {peak} B over {bound} B for {_show(value)}"
     budget.inputs += 1
     budget.total_seconds += elapsed
     budget.slowest_seconds = max(budget.slowest_seconds, elapsed)
     budget.largest_peak = max(budget.largest_peak, peak)
-    budget.largest_ratio = max(budget.largest_ratio, peak / max(size, 1))
+    budget.largest_size = max(budget.largest_size, size)
     return result
+
+
+def check_stories(stories: list[ParsedArticle], budget: Budget) -> None:
+    """What every parser returns: stories in order, each with trimmed non-empty paragraphs."""
+    assert isinstance(stories, list)
+    budget.outcomes[f"{min(len(stories), 2)}{'+' if len(stories) > 1 else ''} stories"] += 1
+    for index, story in enumerate(stories):
+        assert isinstance(story, ParsedArticle)
+        assert story.part_index == index
+        assert story.paragraphs
+        assert all(p and p.strip() == p for p in story.paragraphs)
 
 
 # ------------------------------------------------------------------ text pieces
@@ -295,9 +342,26 @@ ATTR_VALUES = st.one_of(
          "content-language", "text/html; charset=utf-16", "\x00", "&quot;", "&#0;", "'", '"']
     ),
     repeated(st.sampled_from(["a", "é", "&amp;", " ", "\"'", "<p>", "\U0001f600"]),
-             max_chars=100_000),
+             max_chars=2_000),
 )  # fmt: skip
-"""Attribute values, some huge (up to 100,000 characters)."""
+HUGE_VALUES = repeated(
+    st.sampled_from(["a", "é", "&amp;", " ", "\"'", "<p>", "\U0001f600", "x y ", "&#"]),
+    max_chars=200_000,
+)
+"""Attribute values up to 200,000 characters."""
+
+
+def _huge_attribute(tag: str, name: str, value: str, quote: str) -> str:
+    return (
+        f"<html><head><meta {name}={quote}{value}{quote}></head><body><article>"
+        f"<{tag} {name}={quote}{value}{quote}><p>Officials said the talks would go on.</p>"
+        f"</{tag}></article></body></html>"
+    )
+
+
+HUGE_ATTRIBUTES = st.builds(_huge_attribute, TAGS, ATTR_NAMES, HUGE_VALUES,
+                            st.sampled_from(['"', "'", ""]))  # fmt: skip
+"""A page whose meta and one element carry a huge attribute (quoted or not)."""
 ENTITIES = st.sampled_from(
     ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&nbsp;", "&shy;", "&#0;", "&#x0;",
      "&#9;", "&#128;", "&#x80;", "&#1114111;", "&#1114112;", "&#xD800;", "&#xDFFF;",
@@ -396,10 +460,11 @@ UNICODE_HTML = st.builds(
 
 HTML_PAGES = st.one_of(
     HTML_DOCUMENTS,
+    HUGE_ATTRIBUTES,
     UNICODE_HTML,
     st.text(max_size=300),
     repeated(st.one_of(SPECIALS, ENTITIES, st.sampled_from(["<p>x", "<div>", "</div>", "<a>"])),
-             max_chars=40_000),
+             max_chars=16_000),
 )  # fmt: skip
 
 
@@ -484,7 +549,9 @@ def deep_json(depth: int, kind: str) -> bytes:
     """An event whose extra field nests `depth` arrays or objects (or the payload itself)."""
     if kind == "bare":
         return ("[" * depth + "]" * depth).encode()
-    opened, closed = ("[" * depth, "]" * depth) if kind == "array" else ('{"a":' * depth, "}" * depth)
+    opened, closed = (
+        ("[" * depth, "]" * depth) if kind == "array" else ('{"a":' * depth, "}" * depth)
+    )
     inner = f"{opened}1{closed}"
     head = f'{{"url":"{URL}","fetched_at":"{FETCHED_AT}","text":"Officials said so.","x":'
     return (head + inner + "}").encode()

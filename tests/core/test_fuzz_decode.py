@@ -12,15 +12,16 @@ from hypothesis import given, settings
 from streams.core.config import CoreConfig
 from streams.core.decode import decode_event
 from streams.models import DeadLetter, RawEvent, RejectReason
-from tests.core.fuzzing import FUZZ, PAYLOADS, Budget, deep_json, run_within_budget
+from tests.core.fuzzing import FUZZ, PAYLOADS, Budget, deep_json, quiet_logs, run_within_budget
 
 CONFIG = CoreConfig()
 BUDGET = Budget("decode_event")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _report() -> Iterator[None]:
-    yield
+def _quiet_and_report() -> Iterator[None]:
+    with quiet_logs():
+        yield
     print(f"\n{BUDGET.report()}")
 
 
@@ -29,6 +30,7 @@ def _decode(payload: bytes) -> RawEvent | DeadLetter:
 
 
 def _check(outcome: RawEvent | DeadLetter, payload: bytes) -> None:
+    BUDGET.outcomes["event" if isinstance(outcome, RawEvent) else outcome.reason.value] += 1
     if isinstance(outcome, RawEvent):
         assert outcome.url
         assert (outcome.html or "").strip() or (outcome.text or "").strip()

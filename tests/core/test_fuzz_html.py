@@ -24,21 +24,23 @@ from tests.core.fuzzing import (
     SPECIALS,
     URL,
     Budget,
+    check_stories,
     deep_markup,
+    quiet_logs,
     run_within_budget,
 )
 from tests.core.pages import render_page, seed_page
-from tests.core.test_fuzz_text import check_stories
 
 CONFIG = CoreConfig()
 BUDGET = Budget("parse_html")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _report() -> Iterator[None]:
+def _quiet_and_report() -> Iterator[None]:
     parse_html("<html><body><p>Warm up trafilatura's caches.</p></body></html>", url=URL,
                config=CONFIG)  # fmt: skip
-    yield
+    with quiet_logs():
+        yield
     print(f"\n{BUDGET.report()}")
 
 
@@ -50,16 +52,16 @@ def _size(html: str) -> int:
     return len(html.encode("utf-8"))
 
 
-@settings(FUZZ, max_examples=1800)
+@settings(FUZZ, max_examples=1400)
 @given(HTML_PAGES)
 def test_any_markup_gives_stories_or_none(html: str) -> None:
-    check_stories(run_within_budget(BUDGET, _parse, html, size=_size(html)))
+    check_stories(run_within_budget(BUDGET, _parse, html, size=_size(html)), BUDGET)
 
 
 @settings(FUZZ, max_examples=250)
 @given(deep_markup(max_depth=5000))
 def test_deep_markup_gives_stories_or_none(html: str) -> None:
-    check_stories(run_within_budget(BUDGET, _parse, html, size=_size(html)))
+    check_stories(run_within_budget(BUDGET, _parse, html, size=_size(html)), BUDGET)
 
 
 @pytest.fixture(scope="module")
@@ -78,4 +80,4 @@ def test_damaged_news_page_gives_stories_or_none(
         where = rng.randrange(len(html) + 1)
         html = html[:where] + piece + html[where + rng.randrange(0, 200) :]
     html = html[: rng.randrange(len(html) // 2, len(html) + 1)]
-    check_stories(run_within_budget(BUDGET, _parse, html, size=_size(html)))
+    check_stories(run_within_budget(BUDGET, _parse, html, size=_size(html)), BUDGET)

@@ -23,6 +23,8 @@ from tests.core.fuzzing import (
     FETCHED_AT,
     FUZZ,
     HTML_PAGES,
+    LINE,
+    NEWS_LINES,
     PAYLOADS,
     TEXT_PAGES,
     URL,
@@ -30,6 +32,7 @@ from tests.core.fuzzing import (
     deep_markup,
     event_bytes,
     json_events,
+    quiet_logs,
     run_within_budget,
 )
 
@@ -40,8 +43,9 @@ NLP_BATCH = 10
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _report() -> Iterator[None]:
-    yield
+def _quiet_and_report() -> Iterator[None]:
+    with quiet_logs():
+        yield
     print(f"\n{PARSE.report()}\n{NLP.report()}")
 
 
@@ -55,8 +59,28 @@ CONTENT = st.one_of(
     st.tuples(st.just("html"), deep_markup(max_depth=1000)),
     st.tuples(st.just("text"), TEXT_PAGES),
 )
+NEWS_PARAGRAPHS = st.lists(st.one_of(NEWS_LINES, LINE), min_size=1, max_size=12)
+PROSE = st.one_of(
+    st.tuples(st.just("text"), NEWS_PARAGRAPHS.map("\n\n".join)),
+    st.tuples(st.just("text"), TEXT_PAGES),
+    st.tuples(
+        st.just("html"),
+        st.builds(
+            lambda paragraphs, junk: (
+                "<html><body><article>"
+                + "".join(f"<p>{p}</p>" for p in paragraphs)
+                + junk
+                + "</article></body></html>"
+            ),
+            NEWS_PARAGRAPHS,
+            HTML_PAGES,
+        ),
+    ),
+)
+"""Content with prose in it, so that the NLP sample reaches spaCy."""
 EVENTS = st.one_of(
     st.builds(_event, CONTENT, st.just({})),
+    st.builds(_event, PROSE, st.just({})),
     st.builds(_event, CONTENT, json_events()),
     PAYLOADS,
 )
@@ -64,6 +88,7 @@ EVENTS = st.one_of(
 
 
 def _parse_one(payload: bytes) -> list[ArticlePart] | DeadLetter:
+    """One payload through `parse_payloads` (the worker's parse stage)."""
     (outcome,) = parse_payloads([payload], config=CONFIG)
     return outcome
 
@@ -71,7 +96,9 @@ def _parse_one(payload: bytes) -> list[ArticlePart] | DeadLetter:
 def _check_parsed(outcome: list[ArticlePart] | DeadLetter) -> None:
     if isinstance(outcome, DeadLetter):
         assert outcome.reason != RejectReason.PROCESSING_ERROR, outcome.message
+        PARSE.outcomes[outcome.reason.value] += 1
         return
+    PARSE.outcomes["stories"] += 1
     assert outcome, "no stories must be a dead letter"
     for part in outcome:
         assert isinstance(part, ArticlePart)
@@ -96,8 +123,11 @@ def _process(batch: list[bytes]) -> list[Outcome]:
 def _check_processed(outcome: Outcome) -> None:
     if isinstance(outcome, DeadLetter):
         assert outcome.reason != RejectReason.PROCESSING_ERROR, outcome.message
+        NLP.outcomes[outcome.reason.value] += 1
         return
     assert isinstance(outcome, Processed)
+    NLP.outcomes["articles"] += len(outcome.articles)
+    NLP.outcomes["claims"] += len(outcome.claims)
     for article in outcome.articles:
         for entity in article.entities:
             for mention in entity.mentions:
@@ -105,7 +135,13 @@ def _check_processed(outcome: Outcome) -> None:
 
 
 @settings(FUZZ, max_examples=20)
-@given(st.lists(EVENTS, min_size=NLP_BATCH, max_size=NLP_BATCH))
+@given(
+    st.lists(
+        st.one_of(st.builds(_event, PROSE, st.just({})), EVENTS),
+        min_size=NLP_BATCH,
+        max_size=NLP_BATCH,
+    )
+)
 def test_sample_through_nlp_gives_articles_or_dead_letters(
     nlp_ready: None, batch: list[bytes]
 ) -> None:

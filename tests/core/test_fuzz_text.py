@@ -10,25 +10,24 @@ from hypothesis import given, settings
 
 from streams.core.document import ParsedArticle
 from streams.core.textparse import parse_text
-from tests.core.fuzzing import FUZZ, TEXT_PAGES, URL, Budget, run_within_budget
+from tests.core.fuzzing import (
+    FUZZ,
+    TEXT_PAGES,
+    URL,
+    Budget,
+    check_stories,
+    quiet_logs,
+    run_within_budget,
+)
 
 BUDGET = Budget("parse_text")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _report() -> Iterator[None]:
-    yield
+def _quiet_and_report() -> Iterator[None]:
+    with quiet_logs():
+        yield
     print(f"\n{BUDGET.report()}")
-
-
-def check_stories(stories: list[ParsedArticle]) -> None:
-    """What every parser returns: stories in order, each with trimmed non-empty paragraphs."""
-    assert isinstance(stories, list)
-    for index, story in enumerate(stories):
-        assert isinstance(story, ParsedArticle)
-        assert story.part_index == index
-        assert story.paragraphs
-        assert all(p and p.strip() == p for p in story.paragraphs)
 
 
 def _parse(text: str) -> list[ParsedArticle]:
@@ -38,4 +37,5 @@ def _parse(text: str) -> list[ParsedArticle]:
 @settings(FUZZ, max_examples=2500)
 @given(TEXT_PAGES)
 def test_any_text_gives_stories_or_none(text: str) -> None:
-    check_stories(run_within_budget(BUDGET, _parse, text, size=len(text.encode("utf-8"))))
+    stories = run_within_budget(BUDGET, _parse, text, size=len(text.encode("utf-8")))
+    check_stories(stories, BUDGET)

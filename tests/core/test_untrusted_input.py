@@ -88,9 +88,8 @@ def test_the_listener_sees_a_connection(listener: Listener) -> None:
 
 def test_the_guard_records_a_python_connection_attempt(listener: Listener) -> None:
     """The socket guard can fail too: it records (and refuses) a connection attempt."""
-    with forbid_network() as network:
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", listener.port), timeout=2)
+    with forbid_network() as network, pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", listener.port), timeout=2)
     assert network.attempts
     assert listener.settle() == []
 
