@@ -45,7 +45,7 @@ def _check(outcome: RawEvent | DeadLetter, payload: bytes) -> None:
         assert outcome.payload == payload.decode("utf-8", errors="replace")
 
 
-@settings(FUZZ, max_examples=4000)
+@settings(FUZZ, max_examples=4500)
 @given(PAYLOADS)
 def test_every_payload_decodes_to_an_event_or_a_dead_letter(payload: bytes) -> None:
     _check(run_within_budget(BUDGET, _decode, payload, size=len(payload)), payload)

@@ -11,18 +11,22 @@ import gzip
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 import pytest
+from lxml import etree
 
+from streams.core.boilerplate import classify_line, is_crosshead
 from streams.core.config import CoreConfig
 from streams.core.decode import decode_event
+from streams.core.htmlextract import load_tree
 from streams.core.htmlparse import parse_html
 from streams.core.limits import json_breach, markup_breach
 from streams.core.parsing import parse_payloads
+from streams.core.textparse import parse_text
 from streams.models import ArticlePart, DeadLetter, RawEvent, RejectReason
 from tests.core.fuzzing import FETCHED_AT, URL, forbid_network
 from tests.core.pages import render_page, seed_page
@@ -115,30 +119,36 @@ def _laughs() -> str:
     return "\n".join(lines)
 
 
-def hostile_page(secret: Path, port: int, *, prolog: str = "xml") -> str:
-    """A news page whose DOCTYPE declares expanding, file and network entities."""
+ATTACKS = ("laughs", "file", "network")
+
+
+def hostile_page(secret: Path, port: int, *, attacks: tuple[str, ...], prolog: bool) -> str:
+    """A news page whose DOCTYPE declares expanding, local-file and network entities."""
     base = f"http://127.0.0.1:{port}"
-    head = "<?xml version='1.0' encoding='utf-8'?>\n" if prolog == "xml" else ""
-    doctype = (
-        f'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "{base}/xhtml1.dtd" [\n'
-        f"{_laughs()}\n"
-        f'<!ENTITY secret SYSTEM "file://{secret}">\n'
-        '<!ENTITY host SYSTEM "file:///etc/hostname">\n'
-        f'<!ENTITY remote SYSTEM "{base}/entity">\n'
-        f'<!ENTITY % dtd SYSTEM "{base}/evil.dtd"> %dtd;\n'
-        "]>\n"
-    )
+    declared = {
+        "laughs": _laughs(),
+        "file": f'<!ENTITY secret SYSTEM "file://{secret}">\n'
+        '<!ENTITY host SYSTEM "file:///etc/hostname">',
+        "network": f'<!ENTITY remote SYSTEM "{base}/entity">\n'
+        f'<!ENTITY % dtd SYSTEM "{base}/evil.dtd"> %dtd;',
+    }
+    used = {"laughs": "&lol9;", "file": "&secret; &host;", "network": "&remote;"}
+    refs = " ".join(used[a] for a in attacks)
+    external_dtd = f' PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "{base}/xhtml1.dtd"'
+    head = "<?xml version='1.0' encoding='utf-8'?>\n" if prolog else ""
+    subset = "\n".join(declared[a] for a in attacks)
+    doctype = f"<!DOCTYPE html{external_dtd if 'network' in attacks else ''} [\n{subset}\n]>\n"
     return (
         f"{head}{doctype}"
-        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:xi="http://www.w3.org/2001/XInclude">'
-        f"<head><title>Bridge to close &secret; &lol9;</title>"
-        f'<meta property="og:title" content="Bridge to close &secret;&host;&remote;">'
-        f'<meta name="author" content="&secret;">'
+        '<html xmlns:xi="http://www.w3.org/2001/XInclude">'
+        f"<head><title>Bridge to close {refs}</title>"
+        f'<meta property="og:title" content="Bridge to close {refs}">'
+        f'<meta name="author" content="{refs}">'
         f'<link rel="stylesheet" href="{base}/s.css"><script src="{base}/a.js"></script>'
         f'<base href="{base}/"><meta http-equiv="refresh" content="0; url={base}/r"></head>'
-        f"<body><article><h1>Bridge to close &lol9;</h1>"
-        f"<p>&secret; &host; &remote; &lol9; {STORY}</p>"
-        f'<img src="{base}/i.png" alt="&secret;"><iframe src="{base}/f"></iframe>'
+        f"<body><article><h1>Bridge to close {refs}</h1>"
+        f"<p>{refs} {STORY}</p>"
+        f'<img src="{base}/i.png" alt="{refs}"><iframe src="{base}/f"></iframe>'
         f'<object data="{base}/o"></object><xi:include href="file://{secret}"/>'
         f'<xi:include href="{base}/x" parse="text"/>'
         f"<p>{SECOND}</p></article></body></html>"
@@ -159,26 +169,30 @@ def _dump(parts: list[ArticlePart] | DeadLetter) -> str:
     return "\n".join(part.model_dump_json() for part in parts)
 
 
-@pytest.mark.parametrize("prolog", ["xml", "none"])
+@pytest.mark.parametrize("prolog", [True, False], ids=["xml-prolog", "no-prolog"])
+@pytest.mark.parametrize("attacks", [(a,) for a in ATTACKS] + [ATTACKS], ids=[*ATTACKS, "all"])
 def test_doctype_entities_are_never_expanded_read_or_fetched(
-    listener: Listener, secret_file: Path, prolog: str
+    listener: Listener, secret_file: Path, attacks: tuple[str, ...], prolog: bool
 ) -> None:
-    html = hostile_page(secret_file, listener.port, prolog=prolog)
+    html = hostile_page(secret_file, listener.port, attacks=attacks, prolog=prolog)
     payload = orjson.dumps({"url": URL, "fetched_at": FETCHED_AT, "html": html})
     hostname = _hostname()
     with forbid_network() as network:
         start = time.perf_counter()
         (parsed,) = parse_payloads([payload], config=CONFIG)
         direct = parse_html(html, url=f"http://127.0.0.1:{listener.port}/page", config=CONFIG)
+        tree = load_tree(html)  # the tree every extractor reads
         elapsed = time.perf_counter() - start
     assert network.attempts == []
     assert listener.settle() == [], "a parser connected to a URL named in the page"
-    assert not isinstance(parsed, DeadLetter), parsed.message
-    output = _dump(parsed) + "\n".join(repr(story) for story in direct)
+    assert tree is not None
+    parsed_tree = etree.tostring(tree, encoding="unicode")
+    output = "\n".join([_dump(parsed), *(repr(story) for story in direct), parsed_tree])
     assert SECRET not in output, "an external entity was read from a local file"
     if hostname is not None and hostname not in html:
         assert hostname not in output, "/etc/hostname was read"
     assert output.count("lol") < 100, "the billion laughs were expanded"
+    assert not isinstance(parsed, DeadLetter), parsed.message
     assert STORY in parsed[0].body and SECOND in parsed[0].body  # the page itself still parses
     assert elapsed < 2.0
 
@@ -338,3 +352,50 @@ def test_real_pages_are_well_within_the_default_limits(data_dir: Path, seed_text
             max_tags=CONFIG.max_html_tags // 2,
         )
         assert breach is None, f"{name}: {breach}"
+
+
+# ------------------------------------------------------------------ regressions (fuzz finds)
+
+
+def _cpu_seconds(fn: Callable[[], object]) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-" * 30 + " x",  # was 2^29 splits of the dash run: minutes
+        "x " + "-" * 30 + " y",
+        "- Growing threats " + "-" * 5000 + " x",
+        "=" * 40 + " Head " + "=" * 40 + "!",
+    ],
+)
+def test_crosshead_check_is_fast_on_long_runs_of_marks(line: str) -> None:
+    """boilerplate._CROSSHEAD nested repeats backtracked exponentially (14 s at 26 dashes)."""
+    assert _cpu_seconds(lambda: is_crosshead(line)) < 0.5
+    assert _cpu_seconds(lambda: parse_text(f"{line}\n\n{STORY}", url=URL)) < 0.5
+
+
+def test_crosshead_rule_still_reads_crossheads() -> None:
+    for line in ("- Growing threats -", "-- Growing threats --", "* * *", "— Crosshead —"):
+        assert is_crosshead(line), line
+    for line in ("-" * 30 + " x", "A sentence - with a dash - inside.", "x -"):
+        assert not is_crosshead(line), line
+
+
+def test_privacy_rule_is_fast_on_long_separator_runs() -> None:
+    """The privacy-links rule backtracked quadratically over a run of separators (8 s)."""
+    line = "Privacy policy" + " |" * 30_000 + " X"
+    assert _cpu_seconds(lambda: classify_line(line)) < 0.5
+    rule = classify_line("Privacy policy | Terms of use | Contact us")
+    assert rule is not None and rule.category == "privacy"
+
+
+def test_many_wrapped_lines_join_in_linear_time() -> None:
+    """textparse joined hard-wrapped lines by re-searching the growing line (2.8 s at 8,000)."""
+    text = "by and\n" * 64_000
+    assert _cpu_seconds(lambda: parse_text(text, url=URL)) < 1.0
+    (story,) = parse_text("The council said the bridge\nwould close next month.", url=URL)
+    assert story.paragraphs == ("The council said the bridge would close next month.",)
