@@ -346,9 +346,9 @@ ATTR_VALUES = st.one_of(
 )  # fmt: skip
 HUGE_VALUES = repeated(
     st.sampled_from(["a", "é", "&amp;", " ", "\"'", "<p>", "\U0001f600", "x y ", "&#"]),
-    max_chars=200_000,
+    max_chars=100_000,
 )
-"""Attribute values up to 200,000 characters."""
+"""Attribute values up to 100,000 characters."""
 
 
 def _huge_attribute(tag: str, name: str, value: str, quote: str) -> str:
