@@ -33,6 +33,9 @@ R = TypeVar("R")
 SECONDS_PER_INPUT = 1.0
 """CPU time one input may take (measured without tracing; see `run_within_budget`). CPU
 time, not wall time, so that other processes on a shared CI machine cannot fail a run."""
+TIME_RETRIES = 3
+"""Untraced runs again of an input over its time; the fastest counts (a shared VM's stolen
+cycles show up as CPU time too)."""
 HARD_STOP_SECONDS = 10
 """An input still running after this much CPU time is stopped, so the test fails naming it."""
 MEMORY_BASE_BYTES = 8 * 1024 * 1024
@@ -144,6 +147,7 @@ class Budget:
     slowest_seconds: float = 0.0
     largest_peak: int = 0
     largest_size: int = 0
+    slowest_input: str = ""
     outcomes: Counter[str] = field(default_factory=Counter)
     """How inputs ended: "stories" or a dead letter's reason."""
 
@@ -154,6 +158,7 @@ class Budget:
             f"under test, slowest {self.slowest_seconds * 1000:.0f} ms, largest heap peak "
             f"{self.largest_peak / 1024:.0f} KiB, largest input {self.largest_size / 1024:.0f} KiB"
             + (f"; ended as: {ends}" if ends else "")
+            + f"; slowest input: {self.slowest_input}"
         )
 
 
@@ -191,8 +196,8 @@ def run_within_budget(
     cache on first use is not memory per input (htmldate's dateparser compiles the
     patterns of its 205 locales on the first date-like string none of them reads:
     ~40 MB, once per process).
-    Tracing slows the code, so an input over its time is run again untraced and only that
-    time counts.
+    Tracing slows the code, so an input over its time is run again untraced
+    (`TIME_RETRIES`) and the fastest run counts.
 
     Args:
         budget (Budget): accumulates the figures of this test.
@@ -211,16 +216,20 @@ def run_within_budget(
             if peak <= bound:
                 break
             _, elapsed, peak = _traced(fn, value)
-        if elapsed > seconds:
+        for _ in range(TIME_RETRIES):  # the best of a few untraced runs: noise passes, work stays
+            if elapsed <= seconds:
+                break
             start = time.process_time()
             fn(value)
-            elapsed = time.process_time() - start
+            elapsed = min(elapsed, time.process_time() - start)
     assert not network.attempts, f"connection attempted: {network.attempts} for {_show(value)}"
     assert elapsed <= seconds, f"took {elapsed:.2f} s CPU (> {seconds} s) for {_show(value)}"
     assert peak <= bound, f"heap peak {peak} B over {bound} B for {_show(value)}"
     budget.inputs += 1
     budget.total_seconds += elapsed
-    budget.slowest_seconds = max(budget.slowest_seconds, elapsed)
+    if elapsed > budget.slowest_seconds:
+        budget.slowest_seconds = elapsed
+        budget.slowest_input = f"{_show(value)[:100]} ({size} bytes)"
     budget.largest_peak = max(budget.largest_peak, peak)
     budget.largest_size = max(budget.largest_size, size)
     return result
@@ -464,7 +473,7 @@ HTML_PAGES = st.one_of(
     UNICODE_HTML,
     st.text(max_size=300),
     repeated(st.one_of(SPECIALS, ENTITIES, st.sampled_from(["<p>x", "<div>", "</div>", "<a>"])),
-             max_chars=16_000),
+             max_chars=8_000),
 )  # fmt: skip
 
 

@@ -178,11 +178,11 @@ def test_doctype_entities_are_never_expanded_read_or_fetched(
     payload = orjson.dumps({"url": URL, "fetched_at": FETCHED_AT, "html": html})
     hostname = _hostname()
     with forbid_network() as network:
-        start = time.perf_counter()
+        start = time.process_time()
         (parsed,) = parse_payloads([payload], config=CONFIG)
         direct = parse_html(html, url=f"http://127.0.0.1:{listener.port}/page", config=CONFIG)
         tree = load_tree(html)  # the tree every extractor reads
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
     assert network.attempts == []
     assert listener.settle() == [], "a parser connected to a URL named in the page"
     assert tree is not None
@@ -263,9 +263,9 @@ def test_more_tags_than_the_limit_is_a_breach() -> None:
 def test_the_scan_is_linear_on_adversarial_input(unit: str) -> None:
     """5 MB of an unfinished construct: every search resumes, none rescans the rest."""
     html = unit * (5 * 1024 * 1024 // len(unit))
-    start = time.perf_counter()
+    start = time.process_time()
     markup_breach(html, max_depth=CONFIG.max_html_depth, max_tags=CONFIG.max_html_tags)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 # ------------------------------------------------------------------ limits in the decoder
