@@ -155,7 +155,8 @@ class Budget:
         ends = ", ".join(f"{kind} {n}" for kind, n in self.outcomes.most_common())
         return (
             f"{self.name}: {self.inputs} inputs, {self.total_seconds:.1f} s CPU in the code "
-            f"under test, slowest {self.slowest_seconds * 1000:.0f} ms, largest heap peak "
+            f"under test (traced: tracemalloc slows lxml-heavy code several times), slowest "
+            f"{self.slowest_seconds * 1000:.0f} ms, largest heap peak "
             f"{self.largest_peak / 1024:.0f} KiB, largest input {self.largest_size / 1024:.0f} KiB"
             + (f"; ended as: {ends}" if ends else "")
             + f"; slowest input: {self.slowest_input}"
