@@ -262,6 +262,8 @@ class RejectReason(StrEnum):
     NO_CONTENT = "no_content"
     EMPTY_AFTER_EXTRACTION = "empty_after_extraction"
     TOO_LARGE = "too_large"
+    TOO_DEEP = "too_deep"
+    TOO_MANY_TAGS = "too_many_tags"
     PROCESSING_ERROR = "processing_error"
 
 

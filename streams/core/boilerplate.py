@@ -103,9 +103,9 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "privacy",
-        r"^(?:[|·•\s]*(?:privacy (?:policy|statement|notice|settings)|terms (?:of|and conditions"
+        r"^[|·•\s]*(?:(?:privacy (?:policy|statement|notice|settings)|terms (?:of|and conditions"
         r" of) (?:use|service)|terms and conditions|cookie policy|contact us|about us"
-        r"|accessibility|sitemap)[.|·•\s]*)+$",
+        r"|accessibility|sitemap)(?:[.|·•\s]+|$))+$",
     ),
     # Navigation menus and breadcrumbs: short items joined by bars or chevrons.
     _rule(
@@ -156,7 +156,11 @@ RULES: tuple[Rule, ...] = (
 _SENTENCE_PUNCT = re.compile(r"[.!?:;,][\"'”’)\]]*$")
 _QUOTE_START = re.compile(r"^[\"'“”‘’«»„]")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-_CROSSHEAD = re.compile(r"^\s*(?:[-–—*•=#]+\s*)+[^-–—*•=#\s].{0,80}?(?:\s*[-–—*•=#]+)+\s*$")
+_CROSSHEAD = re.compile(
+    r"^\s*[-–—*•=#]+(?:\s+[-–—*•=#]+)*\s*[^-–—*•=#\s].{0,80}?\s*[-–—*•=#]+(?:\s+[-–—*•=#]+)*\s*$"
+)
+"""Runs of marks are separated by spaces, so each line splits one way only (a form with
+nested repeats, `(?:[-]+\\s*)+`, tried 2^n splits: 14 s on 26 dashes and a word)."""
 _SEPARATOR = re.compile(r"^\s*(?:[-–—*•=#_~.·]\s*){3,}$")
 
 MAX_BANNER_WORDS = 4

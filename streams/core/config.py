@@ -6,6 +6,14 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_HTML_DEPTH_DEFAULT = 128
+"""Deepest nesting `limits.markup_breach` lets through. The 61 aeb-dev pages reach 29 (lxml
+depth 33). lxml (libxml2 2.14) silently drops whatever lies deeper than 256 levels, so a
+page within this limit is parsed whole."""
+MAX_HTML_TAGS_DEFAULT = 100_000
+"""Most tags (start, end, comments) let through. aeb-dev pages have at most 3,004. Parsing
+takes about 70 us per tag (100,000 tags of nested div/span: 6.7 s), so this bounds a page."""
+
 
 class CoreConfig(BaseModel):
     """Settings of the pure core. Built once (from `streams.settings`) and passed down.
@@ -36,6 +44,21 @@ class CoreConfig(BaseModel):
         "(a long page is cut into turns, so short ones do not wait behind it); 0 = no turns.",
     )
     max_event_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(
+        default=32,
+        ge=2,
+        description="Deepest nesting of arrays/objects in an event's JSON (the event is 1).",
+    )
+    max_html_depth: int = Field(
+        default=MAX_HTML_DEPTH_DEFAULT,
+        ge=16,
+        description="Deepest element nesting in an event's HTML, by a scan before parsing.",
+    )
+    max_html_tags: int = Field(
+        default=MAX_HTML_TAGS_DEFAULT,
+        ge=100,
+        description="Most tags (start, end, comments) in an event's HTML, by a pre-parse scan.",
+    )
     dead_letter_payload_bytes: int = Field(
         default=64 * 1024, ge=0, description="How much of a too-large payload a dead letter keeps."
     )

@@ -1,7 +1,8 @@
 """Raw bytes from a crawler → RawEvent, or a DeadLetter saying exactly what is wrong.
 
-Checks run cheapest first and before any parsing: size, UTF-8, JSON, then the event
-model. Nothing here raises for bad input.
+Checks run cheapest first and before any HTML parsing: size, UTF-8, JSON and its
+nesting depth, the event model, then the HTML's nesting depth and tag count by a
+cheap scan (`limits`). Nothing here raises for bad input.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 from pydantic import ValidationError
 
 from streams.core.config import CoreConfig
+from streams.core.limits import json_breach, json_depth_breach, markup_breach
 from streams.models import DeadLetter, RawEvent, RejectReason
 
 
@@ -68,7 +70,7 @@ def decode_event(
 
     Args:
         payload (bytes): the message value (JSON of a RawEvent).
-        config (CoreConfig): the size limit.
+        config (CoreConfig): the size, JSON depth and HTML limits.
         origin (Mapping | None): copied into a dead letter.
 
     Returns:
@@ -94,7 +96,13 @@ def decode_event(
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error):  # orjson's own limit: 1024 levels
+            too_deep = json_depth_breach(config.max_json_depth)
+            return reject(too_deep.reason, too_deep.message)
         return reject(RejectReason.INVALID_JSON, f"event is not JSON: {error}")
+    breach = json_breach(data, max_depth=config.max_json_depth)
+    if breach is not None:
+        return reject(breach.reason, breach.message)
     if not isinstance(data, dict):
         return reject(
             RejectReason.INVALID_EVENT,
@@ -111,6 +119,13 @@ def decode_event(
             url,
         )
     try:
-        return RawEvent.model_validate(data)
+        event = RawEvent.model_validate(data)
     except ValidationError as error:
         return reject(RejectReason.INVALID_EVENT, f"invalid event: {_first_error(error)}", url)
+    if event.html:
+        breach = markup_breach(
+            event.html, max_depth=config.max_html_depth, max_tags=config.max_html_tags
+        )
+        if breach is not None:
+            return reject(breach.reason, breach.message, url)
+    return event

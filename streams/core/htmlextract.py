@@ -1,10 +1,16 @@
 """HTML page -> main-text blocks and page metadata, via trafilatura.
 
 This module only wraps trafilatura: it never decides what a story is (that is
-`htmlparse`). Nothing here fetches: trafilatura is given a parsed tree, lxml's HTML
-parser resolves no external entities and never touches the network, and the date
+`htmlparse`). Nothing here fetches: trafilatura is given a parsed tree, and the date
 search gets a fixed upper bound instead of "today" so output does not depend on the
 clock.
+
+Pages are untrusted. Only lxml's HTML parser (libxml2 in HTML mode, via trafilatura's
+`load_html`) reads them; no XML parser is on this path. It reads no DTD, so a DOCTYPE's
+entity declarations are neither expanded (billion laughs) nor loaded (a SYSTEM entity
+naming a local file or a URL), and it never touches the network
+(tests/core/test_untrusted_input.py). It keeps at most 256 levels of nesting and drops
+what lies deeper, so the decoder turns deeper pages away before parsing (`limits`).
 """
 
 from __future__ import annotations
@@ -97,7 +103,7 @@ def _load(html: str) -> Element | None:
 
 
 def load_tree(html: str) -> Element | None:
-    """Parse `html` with trafilatura's lxml HTML parser (no network, no entity loading).
+    """Parse `html` with trafilatura's lxml HTML parser (no network, no DTD, no entities).
 
     trafilatura rejects a bare fragment ("<p>text</p>" or plain text) as "not HTML";
     such input is wrapped in a document and parsed again.

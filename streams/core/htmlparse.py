@@ -310,8 +310,8 @@ def parse_html(
 ) -> list[ParsedArticle]:
     """Find the stories of an HTML page.
 
-    Never raises on odd input and never fetches anything. Size limits are the
-    decoder's job.
+    Never raises on odd input and never fetches anything. Size, depth and tag limits
+    are the decoder's job (`streams.core.limits`), checked before this is called.
 
     Args:
         html (str): the page's HTML.

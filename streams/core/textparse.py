@@ -77,19 +77,24 @@ def normalise_text(text: str) -> str:
 
 
 def _logical_lines(text: str) -> list[str]:
-    """Non-blank lines, hard-wrapped continuations joined to the line they continue."""
-    out: list[str] = []
+    """Non-blank lines, hard-wrapped continuations joined to the line they continue.
+
+    Continuations are collected and joined once, and only the last one is looked at,
+    so thousands of wrapped lines cost linear time (re-searching the joined line was
+    quadratic: 2.8 s for 8,000 short lines).
+    """
+    out: list[list[str]] = []
     can_join = False
     for line in text.split("\n"):
         if not line:
             can_join = False
             continue
-        if can_join and out and _OPEN_END.search(out[-1]) and _LOWER_START.match(line):
-            out[-1] = f"{out[-1]} {line}"
+        if can_join and out and _OPEN_END.search(out[-1][-1]) and _LOWER_START.match(line):
+            out[-1].append(line)
         else:
-            out.append(line)
+            out.append([line])
         can_join = True
-    return out
+    return [" ".join(parts) for parts in out]
 
 
 def _is_prose(line: str) -> bool:
