@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -63,15 +64,36 @@ async def _parsed(texts: Sequence[str]) -> list[bytes]:
     return [s.value for s in publisher.sent if s.topic == parsed]
 
 
-async def _enrich_two(partitions: tuple[int, int], texts: tuple[str, str]) -> dict[str, Any]:
-    """Put the first story, then the second while the first is held in NLP."""
-    first, second = await _parsed(texts)
+@dataclass
+class GatedStage:
+    """The enrich stage of an app whose NLP holds back the long story (`GatedRunner`)."""
+
+    runner: GatedRunner
+    publisher: MemoryPublisher
+    context: Any
+    tables: dict[str, dict[bytes, bytes]]
+
+    def linking(self) -> list[dict[str, Any]]:
+        """What the stage published so far, in order."""
+        name = self.context.topics.linking.get_topic_name()
+        return [orjson.loads(s.value) for s in self.publisher.sent if s.topic == name]
+
+
+async def _gated_stage(within_seconds: float) -> GatedStage:
     await asyncio.to_thread(warm_up, CoreConfig())  # the model loads before the clock runs
     publisher = MemoryPublisher()
-    settings = worker_settings(batch_size=8, batch_within_seconds=0.05)
+    settings = worker_settings(batch_size=8, batch_within_seconds=within_seconds)
     runner = GatedRunner(settings.core)
     tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
     context = context_of(build_app(settings, runner=runner, publisher=publisher, tables=tables))
+    return GatedStage(runner, publisher, context, tables)
+
+
+async def _enrich_two(partitions: tuple[int, int], texts: tuple[str, str]) -> dict[str, Any]:
+    """Put the first story, then the second while the first is held in NLP."""
+    first, second = await _parsed(texts)
+    stage = await _gated_stage(0.05)
+    runner, publisher, context, tables = stage.runner, stage.publisher, stage.context, stage.tables
     linking = context.topics.linking.get_topic_name()
     async with context.agents["enrich"].test_context() as running:
         held = await running.put(first, key=b"a", partition=partitions[0], wait=False)
@@ -148,13 +170,8 @@ def test_near_copies_mostly_share_the_enrich_partition_key(seed_text: str) -> No
 async def test_a_batch_publishes_the_partitions_no_earlier_batch_holds_up() -> None:
     other = 'Mayor Ann Lee said: "The bridge reopens on Friday."'
     held_value, short, free = await _parsed((LONG, SHORT, other))
-    await asyncio.to_thread(warm_up, CoreConfig())
-    publisher = MemoryPublisher()
-    settings = worker_settings(batch_size=8, batch_within_seconds=0.2)
-    runner = GatedRunner(settings.core)
-    tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
-    context = context_of(build_app(settings, runner=runner, publisher=publisher, tables=tables))
-    linking = context.topics.linking.get_topic_name()
+    stage = await _gated_stage(0.2)
+    runner, context = stage.runner, stage.context
     async with context.agents["enrich"].test_context() as running:
         held = await running.put(held_value, key=b"a", partition=0, wait=False)
         await _wait(lambda: len(runner.bodies) == 1)
@@ -163,13 +180,10 @@ async def test_a_batch_publishes_the_partitions_no_earlier_batch_holds_up() -> N
         await _wait(lambda: passing.message.acked)
         assert len(runner.bodies) == 3  # one batch of two after the held one
         assert not behind.message.acked and not held.message.acked
-        published = [orjson.loads(s.value) for s in publisher.sent if s.topic == linking]
-        assert [p["article"]["body"] for p in published] == [other]
+        assert [p["article"]["body"] for p in stage.linking()] == [other]
         runner.release.set()
         await _wait(lambda: held.message.acked and behind.message.acked)
-    bodies = [
-        orjson.loads(s.value)["article"]["body"] for s in publisher.sent if s.topic == linking
-    ]
+    bodies = [p["article"]["body"] for p in stage.linking()]
     assert bodies.index(LONG.strip()) < bodies.index(SHORT)
 
 
@@ -179,12 +193,8 @@ async def test_a_long_story_does_not_hold_up_its_batch_mates() -> None:
     long_text = LONG + filler
     long_value, short = await _parsed((long_text, SHORT))
     assert len(long_value) > CoreConfig().nlp_turn_chars + 4096
-    await asyncio.to_thread(warm_up, CoreConfig())
-    publisher = MemoryPublisher()
-    settings = worker_settings(batch_size=8, batch_within_seconds=0.5)
-    runner = GatedRunner(settings.core)
-    tables: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
-    context = context_of(build_app(settings, runner=runner, publisher=publisher, tables=tables))
+    stage = await _gated_stage(0.5)
+    runner, context = stage.runner, stage.context
     async with context.agents["enrich"].test_context() as running:
         held = await running.put(long_value, key=b"a", partition=0, wait=False)
         mate = await running.put(short, key=b"b", partition=1, wait=False)  # same batch
