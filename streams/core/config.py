@@ -10,9 +10,10 @@ MAX_HTML_DEPTH_DEFAULT = 128
 """Deepest nesting `limits.markup_breach` lets through. The 61 aeb-dev pages reach 29 (lxml
 depth 33). lxml (libxml2 2.14) silently drops whatever lies deeper than 256 levels, so a
 page within this limit is parsed whole."""
-MAX_HTML_TAGS_DEFAULT = 100_000
+MAX_HTML_TAGS_DEFAULT = 20_000
 """Most tags (start, end, comments) let through. aeb-dev pages have at most 3,004. Parsing
-takes about 70 us per tag (100,000 tags of nested div/span: 6.7 s), so this bounds a page."""
+takes 25-70 us per tag (100,000 tags of nested div/span: 6.7 s; 20,000 empty paragraphs:
+0.8 s, 66,000 of them: 3.9 s, a CI fuzz find), so this keeps any page under a second."""
 
 
 class CoreConfig(BaseModel):
