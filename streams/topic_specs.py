@@ -172,15 +172,11 @@ def service_topics(settings: Settings) -> ServiceTopics:
     replicas = topics.replication_factor
     partitions_var = "STREAMS_TOPICS__PARTITIONS"
 
+    def external(name: str, configs: dict[str, str], role: Role) -> TopicSpec:
+        return TopicSpec(name, topics.partitions, replicas, configs, role, partitions_var)
+
     def output(name: str) -> TopicSpec:
-        return TopicSpec(
-            name,
-            topics.partitions,
-            replicas,
-            compacted_configs(replicas),
-            Role.OUTPUT,
-            partitions_var,
-        )
+        return external(name, compacted_configs(replicas), Role.OUTPUT)
 
     stage = retained_configs(replicas, topics.input_retention)
     parsed = TopicSpec(
@@ -204,23 +200,15 @@ def service_topics(settings: Settings) -> ServiceTopics:
         for table in TABLES
     }
     return ServiceTopics(
-        input=TopicSpec(
-            topics.input,
-            topics.partitions,
-            replicas,
-            retained_configs(replicas, topics.input_retention),
-            Role.INPUT,
-            partitions_var,
+        input=external(
+            topics.input, retained_configs(replicas, topics.input_retention), Role.INPUT
         ),
         articles=output(topics.articles),
         claims=output(topics.claims),
-        dead_letters=TopicSpec(
+        dead_letters=external(
             topics.dead_letters,
-            topics.partitions,
-            replicas,
             retained_configs(replicas, topics.dead_letters_retention),
             Role.OUTPUT,
-            partitions_var,
         ),
         claim_appearances=output(topics.claim_appearances),
         parsed=parsed,
