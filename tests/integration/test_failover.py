@@ -64,6 +64,15 @@ def _payloads(count: int) -> list[tuple[bytes, bytes]]:
     return items
 
 
+def _log_summary(path: Path) -> str:
+    """A worker log's first problems (what a crash started with) and its tail."""
+    lines = path.read_text(errors="replace").splitlines()
+    problems = [line for line in lines if "[ERROR]" in line or "[CRITICAL]" in line
+                or "[WARNING]" in line or "Crashed reason" in line][:20]  # fmt: skip
+    tail = "\n".join(lines)[-3000:]
+    return f"--- {path.name}: first problems\n" + "\n".join(problems) + f"\n--- tail\n{tail}"
+
+
 class Stack:
     """Topics of one test and the worker processes consuming them."""
 
@@ -134,10 +143,7 @@ class Stack:
 
     def logs(self) -> str:
         """The tail of every worker's log, then the stage metrics of the live workers."""
-        logs = [
-            f"--- {path.name}\n" + path.read_text(errors="replace")[-3000:]
-            for path in sorted(self.tmp.glob("worker-*.log"))
-        ]
+        logs = [_log_summary(path) for path in sorted(self.tmp.glob("worker-*.log"))]
         return "\n".join(logs + [self._progress(process) for process, _ in self.workers])
 
     def _progress(self, process: subprocess.Popen[bytes]) -> str:
