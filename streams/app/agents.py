@@ -1270,6 +1270,13 @@ def register_agents(
                     events = cast("Sequence[EventT[bytes]]", batch)
                     for run in stage.runs(events):
                         await batches.start(partial(stage.handle, run, concrete.ack))
+            except asyncio.CancelledError:
+                if not app.should_stop:
+                    raise
+                # The worker is stopping. Faust stops the agents one by one, and an agent
+                # cancelled before its own turn looks unexpected to it ("Restarting on
+                # rebalance"), which the crashing supervisor turns into exit code 1.
+                log.info("%s stage stopped: the worker is shutting down", stage.name)
             finally:
                 await batches.stop()
 
