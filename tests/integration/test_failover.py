@@ -64,13 +64,26 @@ def _payloads(count: int) -> list[tuple[bytes, bytes]]:
     return items
 
 
+KNOWN_NOISE = "Invalid state transition TransactionState.IN_TRANSACTION"
+"""Faust begins a transaction on a producer already in one at every rebalance; harmless."""
+
+
 def _log_summary(path: Path) -> str:
-    """A worker log's first problems (what a crash started with) and its tail."""
+    """A worker log's first problems, the traceback of its first crash, and its tail."""
     lines = path.read_text(errors="replace").splitlines()
-    problems = [line for line in lines if "[ERROR]" in line or "[CRITICAL]" in line
-                or "[WARNING]" in line or "Crashed reason" in line][:20]  # fmt: skip
+    problems = [
+        line
+        for line in lines
+        if any(level in line for level in ("[ERROR]", "[CRITICAL]", "[WARNING]"))
+        and KNOWN_NOISE not in line
+    ][:20]
+    crash = next((i for i, line in enumerate(lines) if "Crashed reason" in line), None)
+    first_crash = lines[crash : crash + 40] if crash is not None else []
     tail = "\n".join(lines)[-3000:]
-    return f"--- {path.name}: first problems\n" + "\n".join(problems) + f"\n--- tail\n{tail}"
+    return "\n".join(
+        [f"--- {path.name}: first problems", *problems, "--- first crash", *first_crash,
+         "--- tail", tail]
+    )  # fmt: skip
 
 
 class Stack:
