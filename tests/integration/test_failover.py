@@ -419,3 +419,44 @@ def test_sigterm_stops_the_worker_cleanly(stack_factory: Any) -> None:
         )
     )
     assert len(_accounting(records, stack.topics)) == 20, stack.logs()
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+def test_a_paused_worker_that_comes_back_loses_and_doubles_nothing(
+    stack_factory: Any, guarantee: str
+) -> None:
+    """One of two workers freezes (SIGSTOP) past its session timeout mid-stream, so the
+    other takes its partitions and fences its producers, then wakes up (SIGCONT) with
+    batches half done: a zombie. No input may be lost; with exactly_once none is doubled."""
+    stack: Stack = stack_factory(guarantee)
+    first, second = stack.start_worker(), stack.start_worker()
+    stack.wait_ready(first)
+    stack.wait_ready(second)
+    items = _payloads(240)
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], items))
+    outputs = [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]]
+    early = run_async(
+        _read_all(stack.kafka, outputs, until=_complete(40, stack.topics), timeout=120,
+                  committed=False)
+    )  # fmt: skip
+    assert len(_accounting(early, stack.topics)) < len(items), "the pause must be mid-stream"
+    second.send_signal(signal.SIGSTOP)
+    time.sleep(25)  # past the 10 s session timeout: the group moves on without it
+    second.send_signal(signal.SIGCONT)
+    committed = guarantee == "exactly_once"
+    run_async(
+        _read_all(stack.kafka, outputs, until=_complete(len(items), stack.topics), timeout=300,
+                  committed=committed)
+    )  # fmt: skip
+    time.sleep(15)  # the zombie finishes what it had begun: its publications and commits
+    records = run_async(
+        _read_all(stack.kafka, outputs, until=lambda records: False, timeout=10,
+                  committed=committed)
+    )  # fmt: skip
+    seen = _accounting(records, stack.topics)
+    missing = {f"input-{i}" for i in range(len(items))} - set(seen)
+    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
+    if committed:
+        twice = {key: n for key, n in seen.items() if n != 1}
+        assert not twice, f"inputs published more than once: {twice}\n{stack.logs()}"
+    assert first.poll() is None, f"the worker that stayed must keep running\n{stack.logs()}"
