@@ -21,7 +21,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, for_code
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from streams.errors import StreamsError
 from streams.kafka_client import client_options
@@ -47,16 +47,26 @@ class TopicAdminError(StreamsError):
     """The broker refused a topic request (authorization, policy, invalid config)."""
 
 
+def _new_topic(spec: TopicSpec) -> NewTopic:
+    return NewTopic(spec.name, spec.partitions, spec.replication_factor, topic_configs=spec.configs)
+
+
 def _error_name(code: int) -> str:
     return str(for_code(code).__name__)
 
 
 def _check(
-    kind: str, entries: Sequence[tuple[Any, ...]], *, name_at: int, code_at: int, message_at: int
+    kind: str,
+    entries: Sequence[tuple[Any, ...]],
+    *,
+    name_at: int,
+    code_at: int,
+    message_at: int,
+    tolerate: int | None = None,
 ) -> None:
-    """Raise on the first error code of a create/alter response."""
+    """Raise on the first error code of a create/alter response (other than `tolerate`)."""
     for entry in entries:
-        if entry[code_at]:
+        if entry[code_at] and entry[code_at] != tolerate:
             message = entry[message_at] if len(entry) > message_at else None
             raise TopicAdminError(
                 f"{kind} {entry[name_at]!r} failed: {_error_name(entry[code_at])}"
@@ -146,10 +156,7 @@ async def _execute(
     if creates:
         say(f"creating {topics_count(len(creates))}")
         response = await admin.create_topics(
-            [
-                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
-                for s in creates
-            ],
+            [_new_topic(s) for s in creates],
             timeout_ms=REQUEST_TIMEOUT_MS,
         )
         _check("creating topic", response.topic_errors, name_at=0, code_at=1, message_at=2)
@@ -180,6 +187,77 @@ async def _execute(
     if changed:
         say(f"waiting until the cluster shows the changes of {topics_count(len(changed))}")
         await _wait_until_applied(admin, changed)
+
+
+async def _wait_until_led(admin: AIOKafkaAdminClient, names: Sequence[str]) -> None:
+    """Wait until every topic of `names` exists and each of its partitions has a leader."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT_SECONDS
+    wanted = set(names)
+    while True:
+        listed = {t["topic"]: t for t in await admin.describe_topics() if t["topic"] in wanted}
+        pending = sorted(
+            name
+            for name in wanted
+            if name not in listed
+            or listed[name].get("error_code")
+            or not listed[name].get("partitions")
+            or any(p.get("leader", -1) < 0 for p in listed[name]["partitions"])
+        )
+        if not pending:
+            return
+        if loop.time() > deadline:
+            raise TopicAdminError(
+                f"{', '.join(pending)} not ready after {READY_TIMEOUT_SECONDS:.0f}s "
+                "(missing or partitions without a leader); check the brokers"
+            )
+        await asyncio.sleep(0.2)
+
+
+async def create_missing_topics(specs: Sequence[TopicSpec], kafka: KafkaSettings) -> list[str]:
+    """Create the topics of `specs` that do not exist, then wait until all are led.
+
+    What the worker does before it joins its group. Faust creates missing topics too,
+    but does not wait for them: on a slow broker the first assignment then lacked the
+    changelog topics ("Ignoring missing topic"), and the first table write crashed the
+    worker ("changelog topic has 0 partitions"). Existing topics are left as they are
+    (`apply_topics` changes them).
+
+    Returns:
+        list[str]: the names of the topics created.
+
+    Raises:
+        TopicAdminError: the broker refused to create a topic, or a topic has no leader.
+        KafkaUnavailableError: the cluster cannot be reached.
+    """
+    admin = AIOKafkaAdminClient(**client_options(kafka), request_timeout_ms=REQUEST_TIMEOUT_MS)
+    try:
+        try:
+            await admin.start()
+            plans = plan_topics(specs, await _describe(admin, [s.name for s in specs]))
+            missing = [p.spec for p in plans if p.create]
+            if missing:
+                response = await admin.create_topics(
+                    [
+                        NewTopic(
+                            s.name, s.partitions, s.replication_factor, topic_configs=s.configs
+                        )
+                        for s in missing
+                    ],
+                    timeout_ms=REQUEST_TIMEOUT_MS,
+                )
+                _check("creating topic", response.topic_errors, name_at=0, code_at=1, message_at=2,
+                       tolerate=TopicAlreadyExistsError.errno)  # fmt: skip
+            await _wait_until_led(admin, [s.name for s in specs])
+        except (KafkaError, TimeoutError) as error:
+            raise KafkaUnavailableError(
+                f"creating the topics on {kafka.bootstrap_servers} failed "
+                f"({type(error).__name__}: {error}); check KAFKA_BOOTSTRAP_SERVERS, the "
+                "credentials and the broker"
+            ) from error
+    finally:
+        await admin.close()
+    return [s.name for s in missing]
 
 
 async def apply_topics(

@@ -24,7 +24,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.kafka_client import client_options
 from streams.settings import KafkaSettings, Settings, TopicSettings, WorkerSettings
-from streams.topic_admin import apply_topics
+from streams.topic_admin import apply_topics, create_missing_topics
 from streams.topic_plan import TopicPlan, TopicRefusedError
 from streams.topic_specs import service_topics
 from tests.conftest import REPO_ROOT
@@ -71,6 +71,22 @@ async def _observe(kafka: KafkaSettings, names: list[str]) -> dict[str, Observed
         for name in names
         if not described[name]["error_code"]
     }
+
+
+async def _leaderless(kafka: KafkaSettings, names: list[str]) -> list[tuple[str, int]]:
+    """The partitions among `names` without a leader (or topics unknown, as partition -1)."""
+    admin = AIOKafkaAdminClient(**client_options(kafka))
+    await admin.start()
+    try:
+        described = {t["topic"]: t for t in await admin.describe_topics(names)}
+    finally:
+        await admin.close()
+    return [
+        (name, p["partition"])
+        for name in names
+        for p in described[name]["partitions"] or [{"partition": -1, "leader": -1}]
+        if p["leader"] < 0
+    ]
 
 
 async def _delete(kafka: KafkaSettings, names: list[str]) -> None:
@@ -160,6 +176,30 @@ def test_fresh_apply_creates_every_topic_and_a_second_changes_nothing(
     again = _apply(settings)
     assert all(plan.up_to_date for plan in again), [p.describe() for p in again]
     assert _observe_all(settings) == observed
+
+
+@pytest.mark.kafka
+@pytest.mark.timeout(120)
+def test_the_worker_creates_only_missing_topics_and_waits_for_their_leaders(
+    make_settings: SettingsFactory,
+) -> None:
+    """What `run_worker` does before it joins: one topic exists with an operator's
+    retention; the rest are created as specified and all have leaders on return."""
+    settings = make_settings()
+    specs = service_topics(settings)
+    run_async(create_topic(settings.kafka, specs.input.name, 2, {"retention.ms": "3600000"}))
+
+    created = run_async(create_missing_topics(specs.all(), settings.kafka))
+
+    assert run_async(_leaderless(settings.kafka, [spec.name for spec in specs.all()])) == []
+    assert set(created) == {spec.name for spec in specs.all()} - {specs.input.name}
+    observed = _observe_all(settings)
+    assert set(observed) == {spec.name for spec in specs.all()}
+    assert observed[specs.input.name].configs["retention.ms"] == "3600000"  # left alone
+    for changelog in specs.changelogs.values():
+        assert observed[changelog.name].configs["cleanup.policy"] == "compact"
+        assert observed[changelog.name].partitions == changelog.partitions
+    assert run_async(create_missing_topics(specs.all(), settings.kafka)) == []
 
 
 @pytest.mark.kafka

@@ -45,6 +45,7 @@ from streams.app.web import register_pages
 from streams.kafka_client import BrokerNotConfiguredError, ssl_context
 from streams.models import SCHEMA_VERSION
 from streams.settings import KafkaSettings, Settings
+from streams.topic_admin import create_missing_topics
 from streams.topic_specs import TABLES, service_topics
 
 log = logging.getLogger(__name__)
@@ -365,10 +366,16 @@ def _lag_labels(metrics: Metrics) -> list[tuple[str, str]]:
 def run_worker(settings: Settings, *, loglevel: str = "info") -> NoReturn:
     """Run the worker until SIGTERM/SIGINT, then exit (what `streams worker` calls).
 
+    Missing topics are created first, and every topic waited for until its partitions
+    have leaders, so the first assignment already holds the changelogs.
+
     Args:
         settings (Settings): the service settings.
         loglevel (str): Faust's log level. Defaults to "info".
     """
+    created = asyncio.run(create_missing_topics(service_topics(settings).all(), settings.kafka))
+    if created:
+        log.info("created %d topics: %s", len(created), ", ".join(created))
     app = build_app(settings)
     worker = faust.Worker(app, loglevel=loglevel)
     worker.execute_from_commandline()

@@ -34,6 +34,14 @@ worker that takes partitions back (the SIGKILL failover tests caught it).
    producers of a new assignment, stop every transactional producer whose id belongs to
    no active partition of that assignment; one is created again (fencing the previous
    owner) when its partitions come back.
+4. **Changelog highwaters unknown** (exactly-once). Faust takes the highwaters of the
+   changelogs to recover from `last_stable_offset`, which aiokafka knows only after a
+   fetch of that partition; for a partition just assigned it is None, which Faust turns
+   into -1 ("empty"). Recovery then reads nothing of that changelog (a member taking
+   over a table starts without its rows), or, for a partition this member had read
+   before, its consistency check crashes the worker ("persisted offset ... higher than
+   the highwater (1 > -1)": the zombie failover test under disk load). Guard: ask the
+   broker (`end_offsets`, which with read_committed is the last stable offset).
 """
 
 from __future__ import annotations
@@ -44,13 +52,15 @@ from functools import wraps
 from typing import Any
 
 import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 
 log = logging.getLogger(__name__)
 
 
 def guard_recovery_races(app: faust.App) -> None:
-    """Install both guards on `app`; its consumer is patched at the first rebalance."""
+    """Install the guards on `app`; its consumer is patched at the first rebalance."""
+    ask_broker_for_highwaters()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode's stub is too narrow
     async def _patch(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -111,3 +121,17 @@ def stop_lost_producers(transactions: Any, producer: Any) -> None:
 
     stop_then_rebalance._streams_stops_lost = True  # type: ignore[attr-defined]
     transactions.on_rebalance = stop_then_rebalance
+
+
+def ask_broker_for_highwaters() -> None:
+    """Make Faust's consumer thread read highwaters from the broker, also exactly-once."""
+    thread = AIOKafkaConsumerThread
+    if getattr(thread._highwaters, "_streams_asks_broker", False):
+        return
+
+    async def _highwaters(self: Any, partitions: list[TP]) -> Mapping[TP, int]:
+        offsets: Mapping[TP, int] = await self._ensure_consumer().end_offsets(partitions)
+        return offsets
+
+    _highwaters._streams_asks_broker = True  # type: ignore[attr-defined]
+    thread._highwaters = _highwaters  # type: ignore[method-assign]

@@ -236,42 +236,59 @@ def _complete(expected: int, topics: dict[str, str]) -> Any:
     return lambda records: len(_accounting(records, topics)) >= expected
 
 
+def _two_busy_workers(
+    stack: Stack, items: list[tuple[bytes, bytes]]
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """Start two workers, produce `items`, and return once 40 inputs came out, read
+    uncommitted (records of open transactions show as soon as they are written), so
+    whatever the test does next lands while most of the stream is still to be processed."""
+    first, second = stack.start_worker(), stack.start_worker()
+    stack.wait_ready(first)
+    stack.wait_ready(second)
+    run_async(_produce(stack.kafka, stack.topics["INPUT"], items))
+    early = run_async(
+        _read_all(stack.kafka, _outputs(stack), until=_complete(40, stack.topics), timeout=120,
+                  committed=False)
+    )  # fmt: skip
+    assert len(_accounting(early, stack.topics)) < len(items), "must act mid-stream"
+    return first, second
+
+
+def _outputs(stack: Stack) -> list[str]:
+    return [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]]
+
+
+def _assert_each_input_out(
+    stack: Stack, records: list[Any], count: int, *, once: bool = True
+) -> None:
+    """Every one of `count` inputs came out (and, with `once`, none more than once)."""
+    seen = _accounting(records, stack.topics)
+    missing = {f"input-{i}" for i in range(count)} - set(seen)
+    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
+    twice = {key: n for key, n in seen.items() if n != 1}
+    assert not (once and twice), f"inputs published more than once: {twice}\n{stack.logs()}"
+
+
 @pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
 def test_two_workers_survive_a_sigkill_mid_stream(stack_factory: Any, guarantee: str) -> None:
     """One of two workers is killed while both are busy: no input is lost; with
     exactly_once the killed worker's uncommitted outputs are aborted, so none is doubled."""
     stack: Stack = stack_factory(guarantee)
-    first, second = stack.start_worker(), stack.start_worker()
-    stack.wait_ready(first)
-    stack.wait_ready(second)
     items = _payloads(240)
-    run_async(_produce(stack.kafka, stack.topics["INPUT"], items))
-    outputs = [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]]
-    committed = guarantee == "exactly_once"
-    # read uncommitted here: records of open transactions show as soon as they are written,
-    # so the kill lands while most of the stream is still to be processed
-    early = run_async(
-        _read_all(stack.kafka, outputs, until=_complete(40, stack.topics), timeout=120,
-                  committed=False)
-    )  # fmt: skip
-    assert len(_accounting(early, stack.topics)) < len(items), "kill must happen mid-stream"
+    first, second = _two_busy_workers(stack, items)
     second.send_signal(signal.SIGKILL)
     second.wait(timeout=30)
+    exactly_once = guarantee == "exactly_once"
     records = run_async(
-        _read_all(stack.kafka, outputs, until=_complete(len(items), stack.topics), timeout=300,
-                  committed=committed)
+        _read_all(stack.kafka, _outputs(stack), until=_complete(len(items), stack.topics),
+                  timeout=300, committed=exactly_once)
     )  # fmt: skip
-    seen = _accounting(records, stack.topics)
-    missing = {f"input-{i}" for i in range(len(items))} - set(seen)
-    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
-    if guarantee == "exactly_once":
-        twice = {key: n for key, n in seen.items() if n != 1}
-        assert not twice, f"inputs published more than once: {twice}"
+    _assert_each_input_out(stack, records, len(items), once=exactly_once)
     dead = [orjson.loads(r.value) for r in records if r.topic == stack.topics["DEAD_LETTERS"]]
     assert {d["reason"] for d in dead} == {"invalid_json"}
     origins = {(d["origin"]["partition"], d["origin"]["offset"]) for d in dead}
     assert len(origins) == len(items) // BAD_EVERY
-    assert first.poll() is None, "the surviving worker must keep running"
+    assert first.poll() is None, f"the surviving worker must keep running\n{stack.logs()}"
 
 
 def test_exactly_once_worker_takes_back_its_partitions_after_a_sigkill(stack_factory: Any) -> None:
@@ -298,11 +315,7 @@ def test_exactly_once_worker_takes_back_its_partitions_after_a_sigkill(stack_fac
         _read_all(stack.kafka, outputs, until=_complete(len(items), stack.topics), timeout=300,
                   committed=True)
     )  # fmt: skip
-    seen = _accounting(records, stack.topics)
-    missing = {f"input-{i}" for i in range(len(items))} - set(seen)
-    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
-    twice = {key: n for key, n in seen.items() if n != 1}
-    assert not twice, f"inputs published more than once: {twice}"
+    _assert_each_input_out(stack, records, len(items))
     assert first.poll() is None, f"the surviving worker must keep running\n{stack.logs()}"
 
 
@@ -421,42 +434,40 @@ def test_sigterm_stops_the_worker_cleanly(stack_factory: Any) -> None:
     assert len(_accounting(records, stack.topics)) == 20, stack.logs()
 
 
-@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
-def test_a_paused_worker_that_comes_back_loses_and_doubles_nothing(
-    stack_factory: Any, guarantee: str
-) -> None:
-    """One of two workers freezes (SIGSTOP) past its session timeout mid-stream, so the
-    other takes its partitions and fences its producers, then wakes up (SIGCONT) with
-    batches half done: a zombie. No input may be lost; with exactly_once none is doubled."""
-    stack: Stack = stack_factory(guarantee)
-    first, second = stack.start_worker(), stack.start_worker()
-    stack.wait_ready(first)
-    stack.wait_ready(second)
+def test_a_paused_worker_that_comes_back_loses_and_doubles_nothing(stack_factory: Any) -> None:
+    """One of two exactly-once workers freezes (SIGSTOP) past its session timeout
+    mid-stream, so the other takes its partitions and fences its producers, then wakes up
+    (SIGCONT) with batches half done: a zombie. Every input comes out once."""
+    stack: Stack = stack_factory("exactly_once")
     items = _payloads(240)
-    run_async(_produce(stack.kafka, stack.topics["INPUT"], items))
-    outputs = [stack.topics["ARTICLES"], stack.topics["DEAD_LETTERS"]]
-    early = run_async(
-        _read_all(stack.kafka, outputs, until=_complete(40, stack.topics), timeout=120,
-                  committed=False)
-    )  # fmt: skip
-    assert len(_accounting(early, stack.topics)) < len(items), "the pause must be mid-stream"
+    first, second = _two_busy_workers(stack, items)
     second.send_signal(signal.SIGSTOP)
     time.sleep(25)  # past the 10 s session timeout: the group moves on without it
     second.send_signal(signal.SIGCONT)
-    committed = guarantee == "exactly_once"
     run_async(
-        _read_all(stack.kafka, outputs, until=_complete(len(items), stack.topics), timeout=300,
-                  committed=committed)
+        _read_all(stack.kafka, _outputs(stack), until=_complete(len(items), stack.topics),
+                  timeout=300, committed=True)
     )  # fmt: skip
     time.sleep(15)  # the zombie finishes what it had begun: its publications and commits
     records = run_async(
-        _read_all(stack.kafka, outputs, until=lambda records: False, timeout=10,
-                  committed=committed)
+        _read_all(stack.kafka, _outputs(stack), until=lambda records: False, timeout=10,
+                  committed=True)
     )  # fmt: skip
-    seen = _accounting(records, stack.topics)
-    missing = {f"input-{i}" for i in range(len(items))} - set(seen)
-    assert not missing, f"lost inputs: {sorted(missing)[:10]}\n{stack.logs()}"
-    if committed:
-        twice = {key: n for key, n in seen.items() if n != 1}
-        assert not twice, f"inputs published more than once: {twice}\n{stack.logs()}"
+    _assert_each_input_out(stack, records, len(items))
+    assert first.poll() is None, f"the worker that stayed must keep running\n{stack.logs()}"
+
+
+def test_a_worker_stopped_mid_stream_hands_over_exactly_once(stack_factory: Any) -> None:
+    """A rolling restart: one of two exactly-once workers gets SIGTERM while both are
+    busy; it exits 0 and the other finishes the stream: every input once."""
+    stack: Stack = stack_factory("exactly_once")
+    items = _payloads(240)
+    first, second = _two_busy_workers(stack, items)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=90) == 0, stack.logs()
+    records = run_async(
+        _read_all(stack.kafka, _outputs(stack), until=_complete(len(items), stack.topics),
+                  timeout=300, committed=True)
+    )  # fmt: skip
+    _assert_each_input_out(stack, records, len(items))
     assert first.poll() is None, f"the worker that stayed must keep running\n{stack.logs()}"
