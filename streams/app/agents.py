@@ -989,6 +989,12 @@ class LinkHandler(_Stage):
         self._origin_expiry = _Expiry()
         self._trusted = not local_store
         """Every origin in the table is committed, or in this member's open transaction."""
+        self._suspect_all = local_store
+        """Any origin may be uncommitted (a local store written by an earlier process);
+        otherwise only origins this member wrote itself (`_own`) may be."""
+        self._own: set[bytes] = set()
+        """Origins this member wrote since its last restore; the rest came from the
+        committed changelog."""
         self._forget: list[bytes] = []
         self._keys: dict[int, bytes] = {}
 
@@ -1017,13 +1023,16 @@ class LinkHandler(_Stage):
                 stored = orjson.loads(value)
                 seen_at = dt.datetime.fromisoformat(stored["seen_at"])
                 after = stored["offset"] >= resume.get(stored["partition"], -1)
-                if not self._trusted and after:
+                suspect = self._suspect_all or key in self._own
+                if not self._trusted and after and suspect:
                     self._forget.append(key)
                 else:
                     self._remember_origin(key, seen_at)
             if self._forget:
                 log.info("forgetting %d linked origins of records read again", len(self._forget))
             self._trusted = True
+            self._suspect_all = False
+            self._own.clear()
 
     def _resume(self, inputs: Sequence[_Input]) -> dict[int, int]:
         """Where each linking partition resumes: the batch's first offset or the committed one."""
@@ -1051,6 +1060,7 @@ class LinkHandler(_Stage):
             seen_at, key = heapq.heappop(expiry.heap)
             stored = self.linked_origins.get(key)
             if stored is not None and _seen_at(stored) == seen_at:
+                self._own.discard(key)
                 del self.linked_origins[key]  # a tombstone
                 self.metrics.table_deletes.labels(table="linked_origins").inc()
 
@@ -1069,11 +1079,15 @@ class LinkHandler(_Stage):
         story's outputs, so both commit or neither does. Faust keeps a table write in the
         store even when its transaction is aborted; that happens to a member that loses
         the linking partition (`assigned`) and to a local store when the worker dies.
-        The origins such a store holds for records at or after where the partition
-        resumes are then deleted (`_restore`): those records are read again and linked
-        and published again (if their transaction did commit, a duplicate, as without
-        this table). At-least-once has no such link between a changelog record and the
-        outputs, so it links and publishes every story, as before.
+        The origins such a store may hold uncommitted (those this member wrote itself,
+        `_own`, or, for a local store from an earlier process, any) for records at or
+        after where the partition resumes are then deleted (`_restore`): those records
+        are read again and linked and published again (if their transaction did commit,
+        a duplicate, as without this table). Origins recovered from the changelog are
+        committed and kept: deleting them too published 133 of 240 stories twice when a
+        paused worker came back (the zombie failover test, under load). At-least-once
+        has no such link between a changelog record and the outputs, so it links and
+        publishes every story, as before.
         """
         for key in self._forget:
             if self.linked_origins.get(key) is not None:
@@ -1123,6 +1137,7 @@ class LinkHandler(_Stage):
             {"seen_at": seen_at.isoformat(), "partition": item.tp.partition, "offset": item.offset}
         )
         self.metrics.table_writes.labels(table="linked_origins").inc()
+        self._own.add(key)
         self._remember_origin(key, seen_at)
         self._expire_origins()
 

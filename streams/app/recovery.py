@@ -129,6 +129,7 @@ def ask_broker_for_highwaters() -> None:
     if getattr(thread._highwaters, "_streams_asks_broker", False):
         return
 
+    @wraps(thread._highwaters)  # `__wrapped__` keeps Faust's own
     async def _highwaters(self: Any, partitions: list[TP]) -> Mapping[TP, int]:
         offsets: Mapping[TP, int] = await self._ensure_consumer().end_offsets(partitions)
         return offsets

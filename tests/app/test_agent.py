@@ -297,3 +297,29 @@ async def test_a_restarted_worker_trusts_origins_only_from_a_store_it_recovered(
     assert len(_articles(publisher, context)) == (2 if skipped == 0 else 1) * len(first)
     assert restarted.metrics.replays_skipped._value.get() == skipped
     assert len(context.tables["linked_origins"]) == 2
+
+
+@sync
+async def test_a_member_that_regains_the_partition_keeps_origins_others_committed(
+    seed_text: str,
+) -> None:
+    # member A linked the story (its origins reached the changelog); member B held the
+    # partition before, lost it, and now takes it back: its table holds A's origins as
+    # recovered from the changelog, committed, so the records read again are skipped.
+    # Only origins B wrote itself could be of an aborted transaction.
+    publisher = MemoryPublisher()
+    context, _ = await _run([(b"page", _event(seed_text), [])], publisher,
+                            processing_guarantee="exactly_once")  # fmt: skip
+    first = _articles(publisher, context)
+    replay = _linking_records(publisher, context)
+    app = build_app(
+        context.settings, runner=context.runner, publisher=publisher, tables=context.tables
+    )
+    member_b = context_of(app)
+    member_b.linking.assigned(False)
+    member_b.linking.assigned(True)
+    member_b.linking.recovered()
+    await _stage(member_b.agents["linking"], replay, True)
+    assert len(_articles(publisher, context)) == len(first)
+    assert member_b.metrics.replays_skipped._value.get() == 2
+    assert member_b.metrics.table_deletes.labels(table="linked_origins")._value.get() == 0
