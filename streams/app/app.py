@@ -46,7 +46,7 @@ from streams.kafka_client import BrokerNotConfiguredError, ssl_context
 from streams.models import SCHEMA_VERSION
 from streams.settings import KafkaSettings, Settings
 from streams.topic_admin import create_missing_topics
-from streams.topic_specs import TABLES, service_topics
+from streams.topic_specs import TABLES, ServiceTopics, service_topics
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,8 @@ def build_app(
     lock = asyncio.Lock()
     real = publisher is None
     publisher = publisher or FaustPublisher(app)
+    if real:
+        _create_topics_before_joining(app, specs, kafka)
 
     async def flush() -> None:
         await app.producer.flush()
@@ -361,6 +363,22 @@ def _lag_labels(metrics: Metrics) -> list[tuple[str, str]]:
         for family in metrics.consumer_lag.collect()
         for sample in family.samples
     ]
+
+
+def _create_topics_before_joining(
+    app: faust.App, specs: ServiceTopics, kafka: KafkaSettings
+) -> None:
+    """Create missing topics and wait for their leaders when the app first starts, before
+    its consumer joins the group (`create_missing_topics` says why), whoever starts it."""
+    first_start = app.on_first_start
+
+    async def create_then_start() -> None:
+        created = await create_missing_topics(specs.all(), kafka)
+        if created:
+            log.info("created %d topics: %s", len(created), ", ".join(created))
+        await first_start()
+
+    app.on_first_start = create_then_start  # type: ignore[method-assign]
 
 
 def run_worker(settings: Settings, *, loglevel: str = "info") -> NoReturn:
