@@ -10,10 +10,11 @@ MAX_HTML_DEPTH_DEFAULT = 128
 """Deepest nesting `limits.markup_breach` lets through. The 61 aeb-dev pages reach 29 (lxml
 depth 33). lxml (libxml2 2.14) silently drops whatever lies deeper than 256 levels, so a
 page within this limit is parsed whole."""
-MAX_HTML_TAGS_DEFAULT = 20_000
+MAX_HTML_TAGS_DEFAULT = 10_000
 """Most tags (start, end, comments) let through. aeb-dev pages have at most 3,004. Parsing
 takes 25-70 us per tag (100,000 tags of nested div/span: 6.7 s; 20,000 empty paragraphs:
-0.8 s, 66,000 of them: 3.9 s, a CI fuzz find), so this keeps any page under a second."""
+0.7-0.8 s alone but 1.5 s late in a full test run, 66,000 of them: 3.9 s, a CI fuzz find);
+10,000 (0.35 s alone) keeps any page under a second with room to spare."""
 
 
 class CoreConfig(BaseModel):
